@@ -1,0 +1,35 @@
+//! Identifier newtypes: a ticket id can never be passed where an asset id is expected.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+macro_rules! id_type {
+    ($($(#[$doc:meta])* $name:ident),* $(,)?) => {$(
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+        #[serde(transparent)]
+        #[schema(value_type = i64)]
+        pub struct $name(pub i64);
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    )*};
+}
+
+id_type!(
+    /// An entity (organisation, school, service) of the tree.
+    EntityId,
+    /// A site, building or room.
+    LocationId,
+    /// A user account.
+    UserId,
+    /// An asset of the registry.
+    AssetId,
+    /// An audit trail event.
+    AuditId,
+    /// An API token.
+    TokenId,
+);

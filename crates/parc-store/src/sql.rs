@@ -1,0 +1,102 @@
+//! A tiny dynamic SQL builder with `$N` placeholders (valid on SQLite and PostgreSQL),
+//! for queries whose shape depends on filters.
+
+use sqlx::any::AnyArguments;
+use sqlx::query::QueryAs;
+use sqlx::{Any, FromRow};
+
+#[derive(Debug, Clone)]
+pub(crate) enum Bind {
+    Int(i64),
+    Text(String),
+}
+
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Sql {
+    pub text: String,
+    binds: Vec<Bind>,
+}
+
+impl Sql {
+    pub fn new(text: &str) -> Self {
+        Sql {
+            text: text.to_owned(),
+            binds: Vec::new(),
+        }
+    }
+
+    pub fn push(&mut self, text: &str) -> &mut Self {
+        self.text.push_str(text);
+        self
+    }
+
+    /// Appends a placeholder bound to `value`.
+    pub fn bind(&mut self, value: Bind) -> &mut Self {
+        self.binds.push(value);
+        self.text.push_str(&format!("${}", self.binds.len()));
+        self
+    }
+
+    pub fn bind_text(&mut self, v: impl Into<String>) -> &mut Self {
+        self.bind(Bind::Text(v.into()))
+    }
+
+    pub fn bind_int(&mut self, v: i64) -> &mut Self {
+        self.bind(Bind::Int(v))
+    }
+
+    /// `IN ($a, $b, ...)`; an empty list becomes a condition that is always false.
+    pub fn in_ints(&mut self, column: &str, values: impl IntoIterator<Item = i64>) -> &mut Self {
+        let values: Vec<i64> = values.into_iter().collect();
+        if values.is_empty() {
+            self.push("1 = 0");
+            return self;
+        }
+        self.push(column).push(" IN (");
+        for (i, v) in values.into_iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.bind_int(v);
+        }
+        self.push(")");
+        self
+    }
+
+    /// Appends another fragment, renumbering its placeholders after ours.
+    pub fn append(&mut self, other: &Sql) -> &mut Self {
+        let offset = self.binds.len();
+        let mut out = String::with_capacity(other.text.len());
+        let mut chars = other.text.chars().peekable();
+        while let Some(ch) = chars.next() {
+            if ch == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+                let mut n = String::new();
+                while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
+                    n.push(*d);
+                    chars.next();
+                }
+                let idx: usize = n.parse().unwrap_or(0);
+                out.push_str(&format!("${}", idx + offset));
+            } else {
+                out.push(ch);
+            }
+        }
+        self.text.push_str(&out);
+        self.binds.extend(other.binds.iter().cloned());
+        self
+    }
+
+    pub fn query_as<'q, T>(&'q self) -> QueryAs<'q, Any, T, AnyArguments<'q>>
+    where
+        T: for<'r> FromRow<'r, sqlx::any::AnyRow>,
+    {
+        let mut q = sqlx::query_as::<_, T>(&self.text);
+        for b in &self.binds {
+            q = match b {
+                Bind::Int(i) => q.bind(*i),
+                Bind::Text(t) => q.bind(t.as_str()),
+            };
+        }
+        q
+    }
+}
