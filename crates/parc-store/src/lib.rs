@@ -29,6 +29,8 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 
 pub use parc_core::ValidationErrors;
 pub use secrets::Cipher;
+/// A database connection, as repositories take it (readers and transactions deref to it).
+pub use sqlx::AnyConnection as Conn;
 
 /// What can go wrong in the store. Handlers never match database errors by hand: they get
 /// one of these and the web layer maps it to a status code in one place.

@@ -1,0 +1,81 @@
+//! HTML form helpers: the CSRF-checked form extractor and conversions from the text a browser
+//! sends (every field a string, empty meaning "none").
+
+use crate::auth::Ctx;
+use crate::error::AppError;
+use crate::AppState;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use serde::de::DeserializeOwned;
+
+/// A URL-encoded form whose `csrf` field must match the session's token. Use it for every
+/// state-changing page route: forgetting the check is then impossible.
+pub struct CsrfForm<T>(pub Ctx, pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let ctx = <Ctx as axum::extract::FromRequestParts<AppState>>::from_request_parts(&mut parts, state).await?;
+        let req = Request::from_parts(parts, body);
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::TooLarge
+            } else {
+                AppError::BadRequest(e.body_text())
+            }
+        })?;
+        check_csrf(&ctx, &bytes)?;
+        let value = serde_urlencoded::from_bytes::<T>(&bytes)
+            .map_err(|e| AppError::BadRequest(format!("invalid form: {e}")))?;
+        Ok(CsrfForm(ctx, value))
+    }
+}
+
+fn check_csrf(ctx: &Ctx, body: &[u8]) -> Result<(), AppError> {
+    let sent = form_urlencoded_value(body, "csrf");
+    match (&ctx.csrf, sent) {
+        (Some(expected), Some(sent)) if constant_time_eq(expected.as_bytes(), sent.as_bytes()) => Ok(()),
+        _ => Err(AppError::Forbidden("the form has expired or did not come from Parc; reload the page".into())),
+    }
+}
+
+/// The first value of `key` in a URL-encoded body.
+pub fn form_urlencoded_value(body: &[u8], key: &str) -> Option<String> {
+    serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
+        .ok()?
+        .into_iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v)
+}
+
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// An optional id from a form field: "" is none, anything else must be a positive integer.
+pub fn opt_id(field: &str, v: &Option<String>, errors: &mut parc_core::ValidationErrors) -> Option<i64> {
+    match v.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(s) => match s.parse::<i64>() {
+            Ok(n) if n > 0 => Some(n),
+            _ => {
+                errors.add(field, "not_a_number", "must be chosen from the list");
+                None
+            }
+        },
+    }
+}
+
+/// A URL-encoded form without CSRF check (only the sign-in form, which has its own), with
+/// decoding errors in our error shape.
+#[derive(axum::extract::FromRequest)]
+#[from_request(via(axum::Form), rejection(AppError))]
+pub struct PlainForm<T>(pub T);
+
+impl From<axum::extract::rejection::FormRejection> for AppError {
+    fn from(r: axum::extract::rejection::FormRejection) -> Self {
+        AppError::BadRequest(format!("invalid form: {}", r.body_text()))
+    }
+}
