@@ -32,6 +32,8 @@ pub struct Ctx {
     pub session_token: Option<String>,
     pub lang: Lang,
     pub request_id: String,
+    /// The requested path and query (pages come back to it after a language switch).
+    pub path: String,
 }
 
 impl Ctx {
@@ -150,6 +152,7 @@ impl FromRequestParts<AppState> for Ctx {
             session_token,
             lang,
             request_id: request_id(&parts.headers),
+            path: parts.uri.path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "/".into()),
         };
         parts.extensions.insert(ctx.clone());
         Ok(ctx)

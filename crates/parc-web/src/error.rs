@@ -126,7 +126,11 @@ impl IntoResponse for AppError {
             AppError::Internal(detail) => {
                 // Logged once, here, inside the request span that carries the request id.
                 tracing::error!(error = %detail, "internal error");
-                ("an internal error occurred; quote the request id to your administrator".to_owned(), serde_json::Value::Null)
+                let id = REQUEST_ID.try_with(Clone::clone).unwrap_or_default();
+                (
+                    format!("an internal error occurred; quote the request id {id} to your administrator"),
+                    serde_json::json!({ "request_id": id }),
+                )
             }
             AppError::TooManyRequests { retry_after_secs } => (
                 "too many failed attempts; try again later".to_owned(),
@@ -156,3 +160,14 @@ impl IntoResponse for AppError {
 }
 
 pub type AppResult<T> = Result<T, AppError>;
+
+tokio::task_local! {
+    /// The current request's id, so that a 500 can show it without threading it everywhere.
+    pub static REQUEST_ID: String;
+}
+
+/// Makes the request id available to [`AppError`] while the request is handled.
+pub async fn with_request_id(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let id = crate::auth::request_id(req.headers());
+    REQUEST_ID.scope(id, next.run(req)).await
+}

@@ -290,8 +290,9 @@ async fn serve(cfg: Config, demo: bool) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(&cfg.listen).await.with_context(|| format!("cannot listen on {}", cfg.listen))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, database = store.backend().name(), "Parc listening");
-    println!("Parc is running at http://{addr}/ (database: {})", store.backend().name());
+    // The URL line comes last so that scripts can read the banner up to it.
     print_admin(shown.as_deref());
+    println!("Parc is running at http://{addr}/ (database: {})", store.backend().name());
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

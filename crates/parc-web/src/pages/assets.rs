@@ -517,8 +517,10 @@ async fn new_form(ctx: Ctx, Query(q): Query<NewQuery>) -> AppResult<Response> {
 
 /// Converts the browser's text into an API-shaped input, resolving the user by login.
 async fn to_input(c: &mut parc_store::Conn, ctx: &Ctx, f: &AssetForm, errors: &mut ValidationErrors) -> AppResult<AssetInput> {
-    let assigned = match f.assigned_user.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        None => Some(0),
+    // An absent field keeps the stored value; an empty one clears it.
+    let assigned = match f.assigned_user.as_deref().map(str::trim) {
+        None => None,
+        Some("") => Some(0),
         Some(login) => match users::by_login(c, login).await? {
             Some((u, _)) if ctx.entity_ids(Object::User, Action::Read).contains(&u.entity_id.0) || u.id == ctx.user.id => Some(u.id.0),
             _ => {
@@ -541,7 +543,7 @@ async fn to_input(c: &mut parc_store::Conn, ctx: &Ctx, f: &AssetForm, errors: &m
         manufacturer: f.manufacturer.clone(),
         model: f.model.clone(),
         status: f.status.clone(),
-        location_id: Some(opt_id("location_id", &f.location_id, errors).unwrap_or(0)),
+        location_id: f.location_id.as_ref().map(|_| opt_id("location_id", &f.location_id, errors).unwrap_or(0)),
         assigned_user_id: assigned,
         purchase_date: f.purchase_date.clone(),
         warranty_end: f.warranty_end.clone(),

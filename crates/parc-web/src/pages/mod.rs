@@ -61,7 +61,7 @@ impl Page {
             user,
             settings,
             flash: None,
-            path: String::new(),
+            path: ctx.path.clone(),
             state: ctx.state.clone(),
         }
     }
