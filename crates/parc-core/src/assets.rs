@@ -382,7 +382,9 @@ impl AssetInput {
 
         // Kind-specific fields: normalized when the kind carries them, refused otherwise.
         let k = draft.kind;
-        let specific: [(SpecificField, &Option<String>, Option<&Option<String>>); 6] = [
+        // (field, submitted value, stored value)
+        type Specific<'a> = (SpecificField, &'a Option<String>, Option<&'a Option<String>>);
+        let specific: [Specific; 6] = [
             (SpecificField::Imei, &self.imei, existing.map(|x| &x.imei)),
             (SpecificField::Iccid, &self.iccid, existing.map(|x| &x.iccid)),
             (

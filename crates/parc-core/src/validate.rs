@@ -120,7 +120,7 @@ pub fn luhn_valid(digits: &str) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// An IMEI is 15 digits whose last one is a Luhn check digit. Spaces and dashes are ignored.

@@ -6,7 +6,7 @@ use crate::{audit, now, Actor, Backend, Result, StoreError};
 use parc_core::assets::{check_link, AssetDraft, AssetKind, AssetStatus, LineType, LinkKind};
 use parc_core::audit::{creation, diff, AuditAction, FieldChange, ObjectType};
 use parc_core::permissions::Scope;
-use parc_core::query::{AssetField, AssetQuery, FilterOp};
+use parc_core::query::{AssetQuery, FilterOp};
 use parc_core::validate::ValidationErrors;
 use parc_core::{AssetId, EntityId, LocationId, UserId};
 use serde::Serialize;
@@ -516,8 +516,6 @@ fn push_filters(sql: &mut Sql, q: &AssetQuery) -> std::result::Result<(), Valida
                             sql.bind_int(0)
                         }
                     };
-                } else if matches!(f.field, AssetField::Kind | AssetField::Status | AssetField::LineType) {
-                    sql.bind_text(f.value.trim().to_owned());
                 } else {
                     sql.bind_text(f.value.trim().to_owned());
                 }
@@ -643,8 +641,9 @@ pub struct AssetLink {
 
 /// Every link where the asset stands on either side.
 pub async fn links_of(c: &mut AnyConnection, id: AssetId) -> Result<Vec<AssetLink>> {
-    let rows: Vec<(i64, String, i64, String, String, i64, i64, String, String, i64, String)> = sqlx::query_as(
-        "SELECT k.id, k.kind, f.id, f.name, f.kind, f.entity_id, t.id, t.name, t.kind, t.entity_id, k.created_at \
+    let rows: Vec<LinkRow> = sqlx::query_as(
+        "SELECT k.id, k.kind, f.id AS from_id, f.name AS from_name, f.kind AS from_kind, f.entity_id AS from_entity, \
+         t.id AS to_id, t.name AS to_name, t.kind AS to_kind, t.entity_id AS to_entity, k.created_at \
          FROM asset_links k JOIN assets f ON f.id = k.from_asset_id JOIN assets t ON t.id = k.to_asset_id \
          WHERE k.from_asset_id = $1 OR k.to_asset_id = $1 ORDER BY k.id",
     )
@@ -653,22 +652,37 @@ pub async fn links_of(c: &mut AnyConnection, id: AssetId) -> Result<Vec<AssetLin
     .await?;
     Ok(rows
         .into_iter()
-        .filter_map(|(lid, kind, fid, fname, fkind, fent, tid, tname, tkind, tent, at)| {
+        .filter_map(|r| {
             Some(AssetLink {
-                id: lid,
-                kind: kind.parse().ok()?,
-                from_asset_id: AssetId(fid),
-                from_name: fname,
-                from_kind: fkind.parse().ok()?,
-                from_entity_id: EntityId(fent),
-                to_asset_id: AssetId(tid),
-                to_name: tname,
-                to_kind: tkind.parse().ok()?,
-                to_entity_id: EntityId(tent),
-                created_at: at,
+                id: r.id,
+                kind: r.kind.parse().ok()?,
+                from_asset_id: AssetId(r.from_id),
+                from_name: r.from_name,
+                from_kind: r.from_kind.parse().ok()?,
+                from_entity_id: EntityId(r.from_entity),
+                to_asset_id: AssetId(r.to_id),
+                to_name: r.to_name,
+                to_kind: r.to_kind.parse().ok()?,
+                to_entity_id: EntityId(r.to_entity),
+                created_at: r.created_at,
             })
         })
         .collect())
+}
+
+#[derive(sqlx::FromRow)]
+struct LinkRow {
+    id: i64,
+    kind: String,
+    from_id: i64,
+    from_name: String,
+    from_kind: String,
+    from_entity: i64,
+    to_id: i64,
+    to_name: String,
+    to_kind: String,
+    to_entity: i64,
+    created_at: String,
 }
 
 /// Links `from` to `to` (the kind follows from `from`'s kind), replacing `from`'s previous link
@@ -735,4 +749,18 @@ pub async fn id_by_tag(c: &mut AnyConnection, entity: EntityId, tag: &str) -> Re
         .fetch_optional(c)
         .await?;
     Ok(row.map(|r| AssetId(r.0)))
+}
+
+/// The login of each of these users that exists (exports name assigned users by login, which
+/// imports read back).
+pub async fn user_logins(c: &mut AnyConnection, ids: &[UserId]) -> Result<Vec<(UserId, String)>> {
+    let mut out = Vec::with_capacity(ids.len());
+    // Bounded lists of placeholders, well below both backends' limits.
+    for chunk in ids.chunks(500) {
+        let mut sql = Sql::new("SELECT id, login FROM users WHERE ");
+        sql.in_ints("id", chunk.iter().map(|u| u.0));
+        let rows: Vec<(i64, String)> = sql.query_as().fetch_all(&mut *c).await?;
+        out.extend(rows.into_iter().map(|(id, login)| (UserId(id), login)));
+    }
+    Ok(out)
 }

@@ -134,7 +134,7 @@ pub async fn create(c: &mut AnyConnection, actor: &Actor, input: &EntityInput) -
     .bind(&t)
     .fetch_one(&mut *c)
     .await
-    .map_err(|e| name_taken(e))?;
+    .map_err(name_taken)?;
     let ent: Entity = row.into();
     audit::record(c, actor, ObjectType::Entity, ent.id.0, Some(ent.id), AuditAction::Create, &creation(&fields(&ent))).await?;
     Ok(ent)
@@ -196,4 +196,30 @@ pub async fn delete(c: &mut AnyConnection, actor: &Actor, id: EntityId) -> Resul
         .map_err(|e| StoreError::from_write(e, "entity"))?;
     audit::record(c, actor, ObjectType::Entity, id.0, old.parent_id, AuditAction::Delete, &diff(&fields(&old), &[])).await?;
     Ok(())
+}
+
+/// What an entity holds, for the entity tree.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EntityUsage {
+    pub locations: i64,
+    pub users: i64,
+}
+
+/// Locations and users per entity: two grouped counts over small tables indexed by entity
+/// (assets are not counted here, their table can be large).
+pub async fn usage(c: &mut AnyConnection) -> Result<std::collections::HashMap<EntityId, EntityUsage>> {
+    let mut out: std::collections::HashMap<EntityId, EntityUsage> = std::collections::HashMap::new();
+    let locs: Vec<(i64, i64)> = sqlx::query_as("SELECT entity_id, COUNT(*) FROM locations GROUP BY entity_id")
+        .fetch_all(&mut *c)
+        .await?;
+    for (e, n) in locs {
+        out.entry(EntityId(e)).or_default().locations = n;
+    }
+    let users: Vec<(i64, i64)> = sqlx::query_as("SELECT entity_id, COUNT(*) FROM users GROUP BY entity_id")
+        .fetch_all(&mut *c)
+        .await?;
+    for (e, n) in users {
+        out.entry(EntityId(e)).or_default().users = n;
+    }
+    Ok(out)
 }

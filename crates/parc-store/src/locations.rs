@@ -81,7 +81,7 @@ pub async fn list(c: &mut AnyConnection, entities: &[i64]) -> Result<Vec<Locatio
     sql.push(" WHERE ").in_ints("l.entity_id", entities.iter().copied());
     let rows: Vec<Row> = sql.query_as().fetch_all(c).await?;
     let mut v: Vec<Location> = rows.into_iter().map(Into::into).collect();
-    v.sort_by(|a, b| a.path.to_lowercase().cmp(&b.path.to_lowercase()));
+    v.sort_by_key(|l| l.path.to_lowercase());
     Ok(v)
 }
 

@@ -53,9 +53,10 @@ impl Settings {
         if !["fr", "en"].contains(&self.default_language.as_str()) {
             e.add("default_language", "unknown_value", "must be fr or en");
         }
-        if !self.public_url.is_empty()
-            && !(self.public_url.starts_with("http://") || self.public_url.starts_with("https://"))
-        {
+        let url_ok = self.public_url.is_empty()
+            || self.public_url.starts_with("http://")
+            || self.public_url.starts_with("https://");
+        if !url_ok {
             e.add("public_url", "url_format", "must start with http:// or https://");
         }
         if !self.logo_data_url.is_empty() {

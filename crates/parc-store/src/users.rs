@@ -456,7 +456,7 @@ pub async fn create_token(c: &mut AnyConnection, actor: &Actor, user: UserId, na
 }
 
 pub async fn tokens_of(c: &mut AnyConnection, user: UserId) -> Result<Vec<ApiToken>> {
-    let rows: Vec<(i64, i64, String, String, String, Option<String>, Option<String>)> = sqlx::query_as(
+    let rows: Vec<TokenRow> = sqlx::query_as(
         "SELECT id, user_id, name, prefix, created_at, last_used_at, revoked_at FROM api_tokens WHERE user_id = $1 ORDER BY id",
     )
     .bind(user.0)
@@ -464,16 +464,27 @@ pub async fn tokens_of(c: &mut AnyConnection, user: UserId) -> Result<Vec<ApiTok
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, u, name, prefix, created_at, last_used_at, revoked_at)| ApiToken {
-            id: TokenId(id),
-            user_id: UserId(u),
-            name,
-            prefix,
-            created_at,
-            last_used_at,
-            revoked_at,
+        .map(|r| ApiToken {
+            id: TokenId(r.id),
+            user_id: UserId(r.user_id),
+            name: r.name,
+            prefix: r.prefix,
+            created_at: r.created_at,
+            last_used_at: r.last_used_at,
+            revoked_at: r.revoked_at,
         })
         .collect())
+}
+
+#[derive(sqlx::FromRow)]
+struct TokenRow {
+    id: i64,
+    user_id: i64,
+    name: String,
+    prefix: String,
+    created_at: String,
+    last_used_at: Option<String>,
+    revoked_at: Option<String>,
 }
 
 pub async fn revoke_token(c: &mut AnyConnection, actor: &Actor, user: UserId, id: TokenId) -> Result<()> {
