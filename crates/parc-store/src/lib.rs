@@ -178,6 +178,10 @@ impl Store {
             url_redacted: redact_url(&url),
         };
         store.migrate().await?;
+        if backend == Backend::Sqlite {
+            // Refresh the planner's statistics where they are stale (cheap, recommended at start).
+            sqlx::query("PRAGMA optimize").execute(&store.pool).await?;
+        }
         Ok(store)
     }
 

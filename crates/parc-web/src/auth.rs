@@ -184,12 +184,21 @@ pub async fn cross_origin_guard(req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
-/// A session cookie with the attributes the issue asks for.
-pub fn session_cookie(state: &AppState, token: String) -> Cookie<'static> {
+/// Whether the browser reached us over HTTPS: configured, or said by a TLS-terminating proxy.
+pub fn over_tls(state: &AppState, headers: &HeaderMap) -> bool {
+    state.config.secure_cookies
+        || headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("https"))
+}
+
+/// The session cookie: HttpOnly, SameSite=Lax, Secure when served over TLS.
+pub fn session_cookie(state: &AppState, headers: &HeaderMap, token: String) -> Cookie<'static> {
     Cookie::build((SESSION_COOKIE, token))
         .http_only(true)
         .same_site(SameSite::Lax)
-        .secure(state.config.secure_cookies)
+        .secure(over_tls(state, headers))
         .path("/")
         .max_age(time_duration_hours(state.config.session_hours))
         .build()

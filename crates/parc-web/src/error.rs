@@ -52,7 +52,8 @@ pub struct ErrorContent {
     /// validation, conflict, too_large, too_many_requests, internal.
     pub code: String,
     pub message: String,
-    /// Per-field problems for `validation`; the request id for `internal`.
+    /// Always an object: `{"fields":[{field,code,message}]}` for `validation`,
+    /// `{"request_id"}` for `internal`, `{"retry_after_secs"}` for `too_many_requests`, else `{}`.
     #[schema(value_type = Object)]
     pub details: serde_json::Value,
 }
@@ -121,7 +122,7 @@ impl IntoResponse for AppError {
         let (message, details) = match &self {
             AppError::Validation(v) => (
                 "some fields are invalid".to_owned(),
-                serde_json::to_value(&v.fields).unwrap_or_default(),
+                serde_json::json!({ "fields": v.fields }),
             ),
             AppError::Internal(detail) => {
                 // Logged once, here, inside the request span that carries the request id.
@@ -136,7 +137,7 @@ impl IntoResponse for AppError {
                 "too many failed attempts; try again later".to_owned(),
                 serde_json::json!({ "retry_after_secs": retry_after_secs }),
             ),
-            other => (other.to_string(), serde_json::Value::Null),
+            other => (other.to_string(), serde_json::json!({})),
         };
         let info = ErrorInfo {
             status,

@@ -119,6 +119,7 @@ CREATE INDEX assets_serial ON assets (serial);
 CREATE INDEX assets_ip ON assets (ip);
 CREATE INDEX assets_mac ON assets (mac);
 CREATE INDEX assets_kind_status ON assets (kind, status, name);
+CREATE INDEX assets_entity_kind_status ON assets (entity_id, kind, status);
 CREATE INDEX assets_location ON assets (location_id);
 CREATE INDEX assets_user ON assets (assigned_user_id);
 CREATE INDEX assets_updated ON assets (updated_at, id);

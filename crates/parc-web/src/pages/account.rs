@@ -134,7 +134,7 @@ async fn do_login(state: &AppState, headers: &HeaderMap, jar: CookieJar, addr: &
     parc_store::audit::record(&mut tx, &actor, parc_core::audit::ObjectType::User, user.id.0, Some(user.entity_id), parc_core::audit::AuditAction::Login, &[]).await?;
     tx.commit().await?;
     tracing::info!(user.id = user.id.0, "signed in");
-    let mut jar = jar.add(session_cookie(state, token)).remove(removal(LOGIN_CSRF_COOKIE));
+    let mut jar = jar.add(session_cookie(state, headers, token)).remove(removal(LOGIN_CSRF_COOKIE));
     if let Some(l) = &user.language {
         jar = jar.add(plain_cookie(state, LANG_COOKIE, l.clone(), false));
     }

@@ -41,6 +41,14 @@ async fn sign_in_session_and_sign_out() {
     assert_eq!(ok.headers()["location"], "/assets");
     let cookie = ok.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).find(|c| c.starts_with("parc_session=")).unwrap();
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(!cookie.contains("Secure"), "plain HTTP: no Secure flag");
+    // Behind a TLS-terminating proxy the cookie is Secure.
+    let client2 = browser_like_client();
+    let csrf2 = csrf_in(&client2.get(app.url("/login")).send().await.unwrap().text().await.unwrap());
+    let tls = client2.post(app.url("/login")).header("x-forwarded-proto", "https")
+        .form(&[("login", "agent"), ("password", PASSWORD), ("csrf", csrf2.as_str())]).send().await.unwrap();
+    let tls_cookie = tls.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).find(|c| c.starts_with("parc_session=")).unwrap();
+    assert!(tls_cookie.contains("Secure"), "{tls_cookie}");
 
     let dash = client.get(app.url("/")).send().await.unwrap();
     assert_eq!(dash.status(), StatusCode::OK);
@@ -131,8 +139,8 @@ async fn api_story(app: &TestApp) {
         .json(&json!({"kind": "mobile_phone", "entity_id": school.0, "name": "x", "imei": "490154203237519"}))
         .send().await.unwrap().json().await.unwrap();
     assert_eq!(v["error"]["code"], "validation");
-    assert_eq!(v["error"]["details"][0]["field"], "imei");
-    assert_eq!(v["error"]["details"][0]["code"], "imei_luhn");
+    assert_eq!(v["error"]["details"]["fields"][0]["field"], "imei");
+    assert_eq!(v["error"]["details"]["fields"][0]["code"], "imei_luhn");
     assert_eq!(count().await, 1, "failed requests wrote nothing");
 
     // Update, history, search.

@@ -35,8 +35,9 @@ fn serve(dir: &std::path::Path, extra: &[&str]) -> (Server, String, Vec<String>)
         .args(extra)
         .env_remove("PARC_ADMIN_PASSWORD")
         .env_remove("PARC_DATABASE_URL")
+        .env("PARC_LOG", "debug")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(std::fs::OpenOptions::new().create(true).append(true).open(dir.join("serve.log")).unwrap())
         .spawn()
         .expect("start parc serve");
     let stdout = child.stdout.take().unwrap();
@@ -110,6 +111,9 @@ async fn first_start_prints_a_working_admin_password() {
     let me: serde_json::Value = reqwest::Client::new().get(format!("{url}/api/v1/me")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
     assert_eq!(me["user"]["login"], "jdupont");
     drop(server);
+    let logs = std::fs::read_to_string(dir.path().join("serve.log")).unwrap();
+    assert!(logs.contains("signed in"), "the server logged at debug level");
+    assert!(!logs.contains(&password) && !logs.contains(&token), "logs contain a secret");
 }
 
 #[tokio::test]
