@@ -187,7 +187,7 @@ pub fn render_labels(
     let mut layer = doc.get_page(first_page).get_layer(first_layer);
     for (i, label) in labels.iter().enumerate() {
         let slot = skip + i;
-        if slot > 0 && slot % per_page == 0 {
+        if slot > 0 && slot.is_multiple_of(per_page) {
             let (page, page_layer) = doc.add_page(Mm(PAGE_WIDTH), Mm(PAGE_HEIGHT), "labels");
             layer = doc.get_page(page).get_layer(page_layer);
         }

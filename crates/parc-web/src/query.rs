@@ -13,8 +13,13 @@ pub fn parse_asset_query(raw: Option<&str>) -> Result<AssetQuery, ValidationErro
         .map_err(|_| ValidationErrors::single("query", "bad_request", "malformed query string"))?;
     let mut q = AssetQuery::default();
     let mut e = ValidationErrors::new();
+    // The list page's "other field" filter: ff (field), fo (operator), fv (value).
+    let (mut ff, mut fo, mut fv) = (String::new(), String::new(), String::new());
     for (k, v) in pairs {
         match k.as_str() {
+            "ff" => ff = v,
+            "fo" => fo = v,
+            "fv" => fv = v,
             "q" => q.text = Some(v),
             "sort" => match v.parse::<AssetField>() {
                 Ok(f) if f.sortable() => q.sort = f,
@@ -51,6 +56,20 @@ pub fn parse_asset_query(raw: Option<&str>) -> Result<AssetQuery, ValidationErro
             }
         }
     }
+    if !ff.is_empty() {
+        let op = if fo.is_empty() { Ok(FilterOp::Eq) } else { fo.parse::<FilterOp>() };
+        match (ff.parse::<AssetField>(), op) {
+            (Ok(field), Ok(op)) => {
+                let needs_value = !matches!(op, FilterOp::Empty | FilterOp::NotEmpty);
+                if fv.chars().count() > 200 {
+                    e.add("fv", "too_long", "too long");
+                } else if !needs_value || !fv.trim().is_empty() {
+                    q.filters.push(FieldFilter { field, op, value: fv });
+                }
+            }
+            _ => e.add("ff", "unknown_value", "unknown filter"),
+        }
+    }
     e.into_result().map(|()| q.normalized())
 }
 
@@ -80,5 +99,10 @@ mod tests {
         assert!(parse_asset_query(Some("page=-1")).is_err());
         assert!(parse_asset_query(Some("sort=comment")).is_err());
         assert_eq!(with_page(Some("q=a&page=3"), 4), "q=a&page=4");
+        let q = parse_asset_query(Some("ff=serial&fo=contains&fv=ABC")).unwrap();
+        assert_eq!(q.filters[0].op, FilterOp::Contains);
+        assert_eq!(parse_asset_query(Some("ff=mac&fo=empty&fv=")).unwrap().filters.len(), 1);
+        assert!(parse_asset_query(Some("ff=&fo=eq&fv=")).unwrap().filters.is_empty());
+        assert!(parse_asset_query(Some("ff=password&fo=eq&fv=x")).is_err());
     }
 }

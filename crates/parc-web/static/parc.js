@@ -5,17 +5,6 @@
   document.querySelectorAll("form[data-confirm]").forEach(function (f) {
     f.addEventListener("submit", function (e) { if (!window.confirm(f.dataset.confirm)) e.preventDefault(); });
   });
-  // Asset list: the "other field" filter becomes one query parameter field__op=value.
-  var field = document.querySelector("[data-filter-field]"), op = document.querySelector("[data-filter-op]"),
-      value = document.querySelector("[data-filter-value]"), target = document.querySelector("[data-filter-target]");
-  if (field && op && value && target) {
-    var sync = function () {
-      if (field.value) { target.name = field.value + "__" + op.value; target.value = value.value; }
-      else { target.name = "_"; target.value = ""; }
-    };
-    [field, op, value].forEach(function (el) { el.addEventListener("change", sync); el.addEventListener("input", sync); });
-    sync();
-  }
   // Asset form: show only the fields of the chosen kind.
   var kind = document.querySelector("[data-kind-select]");
   if (kind) {

@@ -151,7 +151,7 @@ fn line_at(bytes: &[u8], offset: usize) -> usize {
 
 fn utf16(bytes: &[u8], unit: fn([u8; 2]) -> u16) -> Result<String, DocError> {
     let invalid = || DocError::Malformed("invalid UTF-16 text".into());
-    if bytes.len() % 2 != 0 {
+    if !bytes.len().is_multiple_of(2) {
         return Err(invalid());
     }
     let units = bytes.chunks_exact(2).map(|pair| unit([pair[0], pair[1]]));

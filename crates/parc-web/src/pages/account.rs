@@ -55,17 +55,28 @@ fn safe_next(next: Option<&str>) -> String {
     }
 }
 
-async fn login_page(state: &AppState, headers: &HeaderMap, jar: CookieJar, next: String, login: String, error: Option<String>, status: StatusCode, flash: Option<&str>) -> Response {
+/// What the sign-in page shows besides the form.
+struct LoginView<'a> {
+    next: String,
+    login: String,
+    error: Option<String>,
+    status: StatusCode,
+    flash: Option<&'a str>,
+}
+
+async fn login_page(state: &AppState, headers: &HeaderMap, jar: CookieJar, v: LoginView<'_>) -> Response {
     let s = state.settings().await;
     let lang = anonymous_lang(headers, &s.default_language);
     let csrf = jar.get(LOGIN_CSRF_COOKIE).map(|c| c.value().to_owned()).unwrap_or_else(|| random_token(24));
     let jar = jar.add(plain_cookie(state, LOGIN_CSRF_COOKIE, csrf.clone(), true));
-    let page = Page::anonymous(state, lang, "login.title").await.with_flash(flash);
-    (jar, render_status(status, &LoginPage { page, csrf, next, login, error })).into_response()
+    let page = Page::anonymous(state, lang, "login.title").await.with_flash(v.flash);
+    let body = LoginPage { page, csrf, next: v.next, login: v.login, error: v.error };
+    (jar, render_status(v.status, &body)).into_response()
 }
 
 async fn login_form(State(state): State<AppState>, headers: HeaderMap, jar: CookieJar, Query(q): Query<NextQuery>) -> Response {
-    login_page(&state, &headers, jar, safe_next(q.next.as_deref()), String::new(), None, StatusCode::OK, q.ok.as_deref()).await
+    let view = LoginView { next: safe_next(q.next.as_deref()), login: String::new(), error: None, status: StatusCode::OK, flash: q.ok.as_deref() };
+    login_page(&state, &headers, jar, view).await
 }
 
 #[derive(Deserialize)]
@@ -101,7 +112,8 @@ async fn do_login(state: &AppState, headers: &HeaderMap, jar: CookieJar, addr: &
                 .map(|t| (t.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_seconds().max(1))
                 .unwrap_or(60);
             let msg = state.i18n.tf(lang, "login.throttled", &[("secs", &secs.to_string())]);
-            let mut r = login_page(state, headers, jar, next, login, Some(msg), StatusCode::TOO_MANY_REQUESTS, None).await;
+            let view = LoginView { next, login, error: Some(msg), status: StatusCode::TOO_MANY_REQUESTS, flash: None };
+            let mut r = login_page(state, headers, jar, view).await;
             if let Ok(v) = secs.to_string().parse() {
                 r.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
             }
@@ -124,7 +136,8 @@ async fn do_login(state: &AppState, headers: &HeaderMap, jar: CookieJar, addr: &
             tx.commit().await?;
             tracing::info!(reason = "bad credentials", "sign-in refused");
             let msg = state.i18n.t(lang, "login.failed").to_owned();
-            return Ok(login_page(state, headers, jar, next, login, Some(msg), StatusCode::UNAUTHORIZED, None).await);
+            let view = LoginView { next, login, error: Some(msg), status: StatusCode::UNAUTHORIZED, flash: None };
+            return Ok(login_page(state, headers, jar, view).await);
         }
     };
     let mut tx = state.store.write().await?;
