@@ -149,14 +149,14 @@ impl Store {
         let options = AnyConnectOptions::from_str(&url)?;
         let pool_options = match backend {
             Backend::Sqlite => AnyPoolOptions::new()
-                .max_connections(8)
+                .max_connections(6)
                 .min_connections(1)
                 .after_connect(|conn, _meta| {
                     Box::pin(async move {
                         conn.execute(
                             "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
                              PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY; \
-                             PRAGMA cache_size = -32000",
+                             PRAGMA cache_size = -8000",
                         )
                         .await?;
                         Ok(())
@@ -216,6 +216,17 @@ impl Store {
         };
         let tx = self.pool.begin().await?;
         Ok(Tx { tx, _guard: guard })
+    }
+
+    /// Refreshes the query planner's statistics (after a bulk load; autovacuum and
+    /// `PRAGMA optimize` do it over time).
+    pub async fn analyze(&self) -> Result<()> {
+        let sql = match self.backend {
+            Backend::Sqlite => "ANALYZE",
+            Backend::Postgres => "VACUUM ANALYZE",
+        };
+        sqlx::query(sql).execute(&self.pool).await?;
+        Ok(())
     }
 
     /// Answers when the database is reachable (for /healthz).

@@ -194,3 +194,124 @@ async fn no_cross_entity_read_or_write() {
     eprintln!("permission matrix: {checked} checks");
     assert!(checked > 300);
 }
+
+/// The same matrix for entities, locations and users (API and pages).
+#[tokio::test]
+async fn no_cross_entity_access_to_entities_locations_users() {
+    use parc_store::locations::{self, LocationInput};
+    use parc_store::users::{self as store_users, UserInput};
+
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    enum Kind {
+        Entity,
+        Location,
+        User,
+    }
+    /// The product's rights for these objects, written independently of parc-core.
+    fn may(p: Profile, k: Kind, a: Act) -> bool {
+        use Profile::*;
+        match (k, a) {
+            (Kind::User, Act::Read) => p != Requester,
+            (_, Act::Read) => true,
+            (Kind::Entity, Act::Update) | (Kind::User, Act::Update) => matches!(p, SuperAdmin | Admin),
+            (Kind::Location, Act::Update) => matches!(p, SuperAdmin | Admin | Technician),
+            (Kind::Location, Act::Delete) => matches!(p, SuperAdmin | Admin),
+            _ => false,
+        }
+    }
+
+    let app = TestApp::sqlite().await;
+    let r = app.entity("R", None).await;
+    let a = app.entity("A", Some(r)).await;
+    let a1 = app.entity("A1", Some(a)).await;
+    let b = app.entity("B", Some(r)).await;
+    let tree = Tree { a, a1, b };
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let actor = Actor::system("test");
+    let mut checked = 0;
+
+    for profile in Profile::ALL {
+        for recursive in [false, true] {
+            let login = format!("{}-{}", profile.as_str(), recursive);
+            let (uid, token) = app.user(&login, a, &[(a, *profile, recursive)]).await;
+            let (cookie, _) = app.session(uid).await;
+            let bearer = format!("Bearer {token}");
+            let cookie = format!("parc_session={cookie}");
+            let who = format!("{profile:?} recursive={recursive}");
+            // Throw-away objects of this subject in A, A1 and B.
+            let mut objects: Vec<(Kind, i64, EntityId)> = vec![(Kind::Entity, a.0, a), (Kind::Entity, a1.0, a1), (Kind::Entity, b.0, b)];
+            for e in [a, a1, b] {
+                let mut tx = app.db.store.write().await.unwrap();
+                let l = locations::create(&mut tx, &actor, &LocationInput { entity_id: Some(e.0), kind: Some("site".into()), name: Some(format!("site {login} {e}")), ..Default::default() }).await.unwrap();
+                let u = store_users::create(&mut tx, &actor, &UserInput { login: Some(format!("u-{login}-{e}")), entity_id: Some(e.0), ..Default::default() }, None).await.unwrap();
+                tx.commit().await.unwrap();
+                objects.push((Kind::Location, l.id.0, e));
+                objects.push((Kind::User, u.id.0, e));
+            }
+            // Lists show nothing of B (nor of A1 without recursion).
+            for (path, kind) in [("/api/v1/entities", Kind::Entity), ("/api/v1/locations", Kind::Location), ("/api/v1/users?limit=500", Kind::User)] {
+                let resp = http.get(app.url(path)).header("authorization", &bearer).send().await.unwrap();
+                let v: Value = resp.json().await.unwrap();
+                let items = v.get("items").cloned().unwrap_or(v.clone());
+                let listed: BTreeSet<i64> = items.as_array().map(|x| x.iter().filter_map(|i| i["id"].as_i64()).collect()).unwrap_or_default();
+                for (k, id, e) in objects.iter().filter(|o| o.0 == kind) {
+                    let expect = covers(&tree, recursive, *e) && may(*profile, *k, Act::Read);
+                    assert_eq!(listed.contains(id), expect, "{who}: {path} lists {k:?} {id} in {e}");
+                    checked += 1;
+                }
+            }
+            for (kind, id, e) in &objects {
+                let base = match kind {
+                    Kind::Entity => "entities",
+                    Kind::Location => "locations",
+                    Kind::User => "users",
+                };
+                let url = app.url(&format!("/api/v1/{base}/{id}"));
+                let visible = covers(&tree, recursive, *e) && may(*profile, *kind, Act::Read);
+                let acts: &[Act] = match kind {
+                    Kind::Location => &[Act::Read, Act::Update, Act::Delete],
+                    _ => &[Act::Read, Act::Update],
+                };
+                for act in acts {
+                    let allowed = visible && may(*profile, *kind, *act);
+                    let body = match kind {
+                        Kind::User => json!({"phone": "7000"}),
+                        _ => json!({"comment": format!("by {who}")}),
+                    };
+                    let resp = match act {
+                        Act::Read => http.get(&url),
+                        Act::Update => http.patch(&url).json(&body),
+                        _ => http.delete(&url),
+                    }
+                    .header("authorization", &bearer)
+                    .send()
+                    .await
+                    .unwrap();
+                    let want = if !visible {
+                        StatusCode::NOT_FOUND
+                    } else if !allowed {
+                        StatusCode::FORBIDDEN
+                    } else if *act == Act::Delete {
+                        StatusCode::NO_CONTENT
+                    } else {
+                        StatusCode::OK
+                    };
+                    assert_eq!(resp.status(), want, "{who}: API {act:?} {kind:?} {id} in {e}");
+                    checked += 1;
+                }
+                // The object's page.
+                if !(kind == &Kind::Location && visible && may(*profile, *kind, Act::Delete)) {
+                    let page = http.get(app.url(&format!("/{base}/{id}"))).header("cookie", &cookie).send().await.unwrap();
+                    let want = if visible { StatusCode::OK } else { StatusCode::NOT_FOUND };
+                    assert_eq!(page.status(), want, "{who}: page {kind:?} {id} in {e}");
+                    checked += 1;
+                }
+            }
+        }
+    }
+    // B's entity was never changed by anyone without rights on B.
+    let mut c = app.db.store.read().await.unwrap();
+    assert_eq!(parc_store::entities::get(&mut c, b).await.unwrap().unwrap().comment, None);
+    eprintln!("entity/location/user matrix: {checked} checks");
+    assert!(checked > 300);
+}
