@@ -1,8 +1,8 @@
 //! The asset registry's rules: kinds, statuses, kind-specific fields, links and validation.
 
 use crate::validate::{
-    check_text, clean, normalize_iccid, normalize_imei, normalize_ip, normalize_mac,
-    normalize_phone, parse_date, ValidationErrors,
+    check_text, clean, normalize_iccid, normalize_imei, normalize_ip, normalize_mac, normalize_phone, parse_date,
+    ValidationErrors,
 };
 use crate::{AssetId, EntityId, LocationId, UserId};
 use serde::{Deserialize, Serialize};
@@ -327,16 +327,8 @@ impl AssetInput {
                 }
             }
         };
-        let purchase_date = date(
-            "purchase_date",
-            &self.purchase_date,
-            existing.map(|x| &x.purchase_date),
-        );
-        let warranty_end = date(
-            "warranty_end",
-            &self.warranty_end,
-            existing.map(|x| &x.warranty_end),
-        );
+        let purchase_date = date("purchase_date", &self.purchase_date, existing.map(|x| &x.purchase_date));
+        let warranty_end = date("warranty_end", &self.warranty_end, existing.map(|x| &x.warranty_end));
 
         let mut draft = AssetDraft {
             kind: kind.unwrap_or(AssetKind::Peripheral),
@@ -372,11 +364,7 @@ impl AssetInput {
 
         if let (Some(p), Some(d)) = (&draft.purchase_date, &draft.warranty_end) {
             if d < p {
-                e.add(
-                    "warranty_end",
-                    "before_purchase",
-                    "must not be before the purchase date",
-                );
+                e.add("warranty_end", "before_purchase", "must not be before the purchase date");
             }
         }
 
@@ -387,11 +375,7 @@ impl AssetInput {
         let specific: [Specific; 6] = [
             (SpecificField::Imei, &self.imei, existing.map(|x| &x.imei)),
             (SpecificField::Iccid, &self.iccid, existing.map(|x| &x.iccid)),
-            (
-                SpecificField::LineNumber,
-                &self.line_number,
-                existing.map(|x| &x.line_number),
-            ),
+            (SpecificField::LineNumber, &self.line_number, existing.map(|x| &x.line_number)),
             (SpecificField::Ip, &self.ip, existing.map(|x| &x.ip)),
             (SpecificField::Mac, &self.mac, existing.map(|x| &x.mac)),
             (SpecificField::Puk, &self.puk, None),
@@ -401,11 +385,7 @@ impl AssetInput {
             let given = clean(value.as_deref());
             if !carried {
                 if given.is_some() && kind.is_some() {
-                    e.add(
-                        field.name(),
-                        "not_for_kind",
-                        "does not apply to this kind of asset",
-                    );
+                    e.add(field.name(), "not_for_kind", "does not apply to this kind of asset");
                 }
                 continue;
             }
@@ -465,11 +445,7 @@ impl AssetInput {
                 None => draft.line_type = existing.and_then(|x| x.line_type),
             }
         } else if clean(self.line_type.as_deref()).is_some() && kind.is_some() {
-            e.add(
-                "line_type",
-                "not_for_kind",
-                "does not apply to this kind of asset",
-            );
+            e.add("line_type", "not_for_kind", "does not apply to this kind of asset");
         }
 
         e.into_result().map(|()| draft)
@@ -483,21 +459,13 @@ pub fn check_link(
     to: (AssetId, AssetKind),
 ) -> Result<(), ValidationErrors> {
     if from.0 == to.0 {
-        return Err(ValidationErrors::single(
-            "to_asset_id",
-            "link_self",
-            "an asset cannot be linked to itself",
-        ));
+        return Err(ValidationErrors::single("to_asset_id", "link_self", "an asset cannot be linked to itself"));
     }
     if !kind.allowed(from.1, to.1) {
         return Err(ValidationErrors::single(
             "to_asset_id",
             "link_kinds",
-            format!(
-                "a {} cannot be linked to a {} this way",
-                from.1.as_str(),
-                to.1.as_str()
-            ),
+            format!("a {} cannot be linked to a {} this way", from.1.as_str(), to.1.as_str()),
         ));
     }
     Ok(())
@@ -581,11 +549,7 @@ mod tests {
         i.serial = Some("SN1".into());
         i.ip = Some("10.1.2.3".into());
         let old = i.validate(None).unwrap();
-        let upd = AssetInput {
-            comment: Some("moved".into()),
-            serial: Some(String::new()),
-            ..Default::default()
-        };
+        let upd = AssetInput { comment: Some("moved".into()), serial: Some(String::new()), ..Default::default() };
         let new = upd.validate(Some(&old)).unwrap();
         assert_eq!(new.name, old.name);
         assert_eq!(new.ip.as_deref(), Some("10.1.2.3"));
@@ -599,10 +563,7 @@ mod tests {
         let mut i = base("computer");
         i.purchase_date = Some("2024-05-01".into());
         i.warranty_end = Some("2023-05-01".into());
-        assert_eq!(
-            i.validate(None).unwrap_err().fields[0].code,
-            "before_purchase"
-        );
+        assert_eq!(i.validate(None).unwrap_err().fields[0].code, "before_purchase");
         i.warranty_end = Some("01/05/2027".into());
         assert_eq!(i.validate(None).unwrap_err().fields[0].code, "date_format");
     }

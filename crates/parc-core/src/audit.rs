@@ -41,21 +41,11 @@ pub struct FieldChange {
 }
 
 /// The fields that differ between two (name, value) lists of the same shape.
-pub fn diff(
-    old: &[(&'static str, Option<String>)],
-    new: &[(&'static str, Option<String>)],
-) -> Vec<FieldChange> {
+pub fn diff(old: &[(&'static str, Option<String>)], new: &[(&'static str, Option<String>)]) -> Vec<FieldChange> {
     new.iter()
         .filter_map(|(field, nv)| {
-            let ov = old
-                .iter()
-                .find(|(f, _)| f == field)
-                .and_then(|(_, v)| v.clone());
-            (ov != *nv).then(|| FieldChange {
-                field: (*field).to_owned(),
-                old: ov,
-                new: nv.clone(),
-            })
+            let ov = old.iter().find(|(f, _)| f == field).and_then(|(_, v)| v.clone());
+            (ov != *nv).then(|| FieldChange { field: (*field).to_owned(), old: ov, new: nv.clone() })
         })
         .collect()
 }

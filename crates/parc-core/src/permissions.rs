@@ -197,10 +197,7 @@ impl Grants {
         }
         // A recursive grant must stay within what the granter covers recursively.
         !grant.recursive
-            || tree
-                .subtree(grant.entity_id)
-                .into_iter()
-                .all(|e| self.can(tree, Object::User, Action::Update, e))
+            || tree.subtree(grant.entity_id).into_iter().all(|e| self.can(tree, Object::User, Action::Update, e))
     }
 }
 
@@ -218,11 +215,7 @@ mod tests {
     }
 
     fn g(e: i64, p: Profile, r: bool) -> Grant {
-        Grant {
-            entity_id: EntityId(e),
-            profile: p,
-            recursive: r,
-        }
+        Grant { entity_id: EntityId(e), profile: p, recursive: r }
     }
 
     #[test]

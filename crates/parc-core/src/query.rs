@@ -37,10 +37,7 @@ string_enum!(
 impl AssetField {
     /// Fields holding integers (ids) rather than text.
     pub fn is_numeric(self) -> bool {
-        matches!(
-            self,
-            AssetField::Id | AssetField::EntityId | AssetField::LocationId | AssetField::AssignedUserId
-        )
+        matches!(self, AssetField::Id | AssetField::EntityId | AssetField::LocationId | AssetField::AssignedUserId)
     }
 
     /// Fields a list may be sorted on (those backed by an index).
@@ -101,14 +98,7 @@ pub struct AssetQuery {
 
 impl Default for AssetQuery {
     fn default() -> Self {
-        AssetQuery {
-            text: None,
-            filters: Vec::new(),
-            sort: AssetField::Name,
-            desc: false,
-            page: 1,
-            per_page: 50,
-        }
+        AssetQuery { text: None, filters: Vec::new(), sort: AssetField::Name, desc: false, page: 1, per_page: 50 }
     }
 }
 
@@ -117,10 +107,7 @@ impl AssetQuery {
     pub fn normalized(mut self) -> Self {
         self.page = self.page.clamp(1, 1_000_000);
         self.per_page = self.per_page.clamp(1, MAX_PER_PAGE);
-        self.text = self
-            .text
-            .map(|t| t.trim().chars().take(200).collect::<String>())
-            .filter(|t| !t.is_empty());
+        self.text = self.text.map(|t| t.trim().chars().take(200).collect::<String>()).filter(|t| !t.is_empty());
         if !self.sort.sortable() {
             self.sort = AssetField::Name;
         }

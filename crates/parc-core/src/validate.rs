@@ -30,11 +30,7 @@ impl ValidationErrors {
     }
 
     pub fn add(&mut self, field: &str, code: &str, message: impl Into<String>) {
-        self.fields.push(FieldError {
-            field: field.to_owned(),
-            code: code.to_owned(),
-            message: message.into(),
-        });
+        self.fields.push(FieldError { field: field.to_owned(), code: code.to_owned(), message: message.into() });
     }
 
     pub fn is_empty(&self) -> bool {
@@ -57,11 +53,7 @@ impl ValidationErrors {
 
 impl std::fmt::Display for ValidationErrors {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let parts: Vec<String> = self
-            .fields
-            .iter()
-            .map(|e| format!("{}: {}", e.field, e.message))
-            .collect();
+        let parts: Vec<String> = self.fields.iter().map(|e| format!("{}: {}", e.field, e.message)).collect();
         f.write_str(&parts.join("; "))
     }
 }
@@ -74,24 +66,12 @@ pub fn clean(value: Option<&str>) -> Option<String> {
 }
 
 /// Rejects control characters (except tab/newline in long texts) and over-long values.
-pub fn check_text(
-    errors: &mut ValidationErrors,
-    field: &str,
-    value: Option<&str>,
-    max: usize,
-    multiline: bool,
-) {
+pub fn check_text(errors: &mut ValidationErrors, field: &str, value: Option<&str>, max: usize, multiline: bool) {
     let Some(v) = value else { return };
     if v.chars().count() > max {
-        errors.add(
-            field,
-            "too_long",
-            format!("must be at most {max} characters"),
-        );
+        errors.add(field, "too_long", format!("must be at most {max} characters"));
     }
-    let bad = v
-        .chars()
-        .any(|c| c.is_control() && !(multiline && (c == '\n' || c == '\r' || c == '\t')));
+    let bad = v.chars().any(|c| c.is_control() && !(multiline && (c == '\n' || c == '\r' || c == '\t')));
     if bad {
         errors.add(field, "control_chars", "must not contain control characters");
     }
@@ -150,13 +130,8 @@ pub fn normalize_iccid(raw: &str) -> Result<String, &'static str> {
 /// A MAC address in any usual notation (`aa:bb:..`, `AA-BB-..`, `aabb.ccdd.eeff`, 12 hex digits),
 /// normalized to lower-case colon form.
 pub fn normalize_mac(raw: &str) -> Result<String, &'static str> {
-    let hex: String = raw
-        .chars()
-        .filter(|c| !matches!(c, ':' | '-' | '.'))
-        .collect();
-    let separators_ok = raw
-        .chars()
-        .all(|c| c.is_ascii_hexdigit() || matches!(c, ':' | '-' | '.'));
+    let hex: String = raw.chars().filter(|c| !matches!(c, ':' | '-' | '.')).collect();
+    let separators_ok = raw.chars().all(|c| c.is_ascii_hexdigit() || matches!(c, ':' | '-' | '.'));
     if hex.len() != 12 || !separators_ok || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
         return Err("mac_format");
     }
@@ -167,10 +142,7 @@ pub fn normalize_mac(raw: &str) -> Result<String, &'static str> {
 
 /// An IPv4 or IPv6 address, normalized to its canonical text.
 pub fn normalize_ip(raw: &str) -> Result<String, &'static str> {
-    raw.trim()
-        .parse::<IpAddr>()
-        .map(|ip| ip.to_string())
-        .map_err(|_| "ip_format")
+    raw.trim().parse::<IpAddr>().map(|ip| ip.to_string()).map_err(|_| "ip_format")
 }
 
 /// A phone number: digits, spaces, dots, dashes, parentheses and one leading '+'.
@@ -178,9 +150,7 @@ pub fn normalize_phone(raw: &str) -> Result<String, &'static str> {
     let v = raw.trim();
     let body = v.strip_prefix('+').unwrap_or(v);
     let ok = !body.is_empty()
-        && body
-            .chars()
-            .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '.' | '-' | '(' | ')'))
+        && body.chars().all(|c| c.is_ascii_digit() || matches!(c, ' ' | '.' | '-' | '(' | ')'))
         && body.chars().filter(char::is_ascii_digit).count() >= 2
         && v.len() <= 32;
     if ok {
@@ -212,22 +182,14 @@ mod tests {
 
     #[test]
     fn iccid() {
-        assert_eq!(
-            normalize_iccid("8933150319080000009").unwrap(),
-            "8933150319080000009"
-        );
+        assert_eq!(normalize_iccid("8933150319080000009").unwrap(), "8933150319080000009");
         assert_eq!(normalize_iccid("8933150319080000006"), Err("iccid_luhn"));
         assert_eq!(normalize_iccid("1234"), Err("iccid_format"));
     }
 
     #[test]
     fn mac_forms() {
-        for raw in [
-            "AA:BB:CC:00:11:22",
-            "aa-bb-cc-00-11-22",
-            "aabb.cc00.1122",
-            "AABBCC001122",
-        ] {
+        for raw in ["AA:BB:CC:00:11:22", "aa-bb-cc-00-11-22", "aabb.cc00.1122", "AABBCC001122"] {
             assert_eq!(normalize_mac(raw).unwrap(), "aa:bb:cc:00:11:22", "{raw}");
         }
         assert_eq!(normalize_mac("aa:bb:cc:00:11"), Err("mac_format"));

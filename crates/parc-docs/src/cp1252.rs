@@ -53,10 +53,7 @@ pub(crate) fn decode_byte(byte: u8) -> Option<char> {
 pub(crate) fn encode_char(c: char) -> Option<u8> {
     match u32::from(c) {
         0x00..=0x7F | 0xA0..=0xFF => u8::try_from(u32::from(c)).ok(),
-        _ => HIGH
-            .iter()
-            .position(|&h| h == Some(c))
-            .and_then(|i| u8::try_from(0x80 + i).ok()),
+        _ => HIGH.iter().position(|&h| h == Some(c)).and_then(|i| u8::try_from(0x80 + i).ok()),
     }
 }
 

@@ -18,9 +18,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use printpdf::lopdf::content::Operation;
-use printpdf::{
-    BuiltinFont, Color, Greyscale, IndirectFontRef, Mm, PdfDocument, PdfLayerReference, Pt,
-};
+use printpdf::{BuiltinFont, Color, Greyscale, IndirectFontRef, Mm, PdfDocument, PdfLayerReference, Pt};
 use qrcode::{EcLevel, QrCode};
 
 use crate::metrics::{pdf_text, text_width, truncate, wrap, Face};
@@ -118,10 +116,7 @@ impl FromStr for LabelLayout {
     /// an optional `A4_` / `a4-` prefix is accepted).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let lower = s.trim().to_ascii_lowercase();
-        let id = lower
-            .strip_prefix("a4_")
-            .or_else(|| lower.strip_prefix("a4-"))
-            .unwrap_or(&lower);
+        let id = lower.strip_prefix("a4_").or_else(|| lower.strip_prefix("a4-")).unwrap_or(&lower);
         LabelLayout::all()
             .iter()
             .copied()
@@ -159,11 +154,7 @@ pub struct Label {
 ///
 /// Errors: [`DocError::Empty`] without labels, [`DocError::SkipOutOfRange`],
 /// and [`DocError::Pdf`] if a URL is too long for a QR code.
-pub fn render_labels(
-    layout: LabelLayout,
-    labels: &[Label],
-    skip: usize,
-) -> Result<Vec<u8>, DocError> {
+pub fn render_labels(layout: LabelLayout, labels: &[Label], skip: usize) -> Result<Vec<u8>, DocError> {
     if labels.is_empty() {
         return Err(DocError::Empty);
     }
@@ -174,15 +165,10 @@ pub fn render_labels(
     let geometry = layout.geometry();
     let pdf_err = |e: printpdf::Error| DocError::Pdf(e.to_string());
 
-    let (doc, first_page, first_layer) =
-        PdfDocument::new("Parc labels", Mm(PAGE_WIDTH), Mm(PAGE_HEIGHT), "labels");
+    let (doc, first_page, first_layer) = PdfDocument::new("Parc labels", Mm(PAGE_WIDTH), Mm(PAGE_HEIGHT), "labels");
     let fonts = Fonts {
-        regular: doc
-            .add_builtin_font(BuiltinFont::Helvetica)
-            .map_err(pdf_err)?,
-        bold: doc
-            .add_builtin_font(BuiltinFont::HelveticaBold)
-            .map_err(pdf_err)?,
+        regular: doc.add_builtin_font(BuiltinFont::Helvetica).map_err(pdf_err)?,
+        bold: doc.add_builtin_font(BuiltinFont::HelveticaBold).map_err(pdf_err)?,
     };
     let mut layer = doc.get_page(first_page).get_layer(first_layer);
     for (i, label) in labels.iter().enumerate() {
@@ -240,25 +226,14 @@ const CAP_HEIGHT: f32 = 0.718;
 const DESCENT: f32 = 0.207;
 const LINE_SPACING: f32 = 1.2;
 
-fn draw_label(
-    layer: &PdfLayerReference,
-    fonts: &Fonts,
-    b: Bounds,
-    label: &Label,
-) -> Result<(), DocError> {
+fn draw_label(layer: &PdfLayerReference, fonts: &Fonts, b: Bounds, label: &Label) -> Result<(), DocError> {
     layer.set_fill_color(Color::Greyscale(Greyscale::new(0.0, None)));
 
     // QR code: a square as tall as the label allows, quiet zone included.
     let mut text_left = b.left + TEXT_MARGIN;
     if !label.url.is_empty() {
         let side = b.height - 2.0 * QR_MARGIN;
-        draw_qr(
-            layer,
-            &label.url,
-            b.left + QR_MARGIN,
-            b.top - QR_MARGIN,
-            side,
-        )?;
+        draw_qr(layer, &label.url, b.left + QR_MARGIN, b.top - QR_MARGIN, side)?;
         text_left = b.left + QR_MARGIN + side + GAP;
     }
     let text_right = b.left + b.width - TEXT_MARGIN;
@@ -280,13 +255,7 @@ fn draw_label(
         write(layer, &fonts.bold, &tag, size, text_left, baseline);
         baseline -= (LINE_SPACING - CAP_HEIGHT) * size + 2.0;
     }
-    let name_lines = wrap(
-        &pdf_text(&label.name),
-        Face::Regular,
-        NAME_SIZE,
-        max_width,
-        NAME_LINES,
-    );
+    let name_lines = wrap(&pdf_text(&label.name), Face::Regular, NAME_SIZE, max_width, NAME_LINES);
     for line in &name_lines {
         baseline -= LINE_SPACING * NAME_SIZE;
         write(layer, &fonts.regular, line, NAME_SIZE, text_left, baseline);
@@ -298,45 +267,22 @@ fn draw_label(
     if !hotline.is_empty() {
         bottom += DESCENT * HOTLINE_SIZE;
         let hotline = truncate(&hotline, Face::Bold, HOTLINE_SIZE, max_width);
-        write(
-            layer,
-            &fonts.bold,
-            &hotline,
-            HOTLINE_SIZE,
-            text_left,
-            bottom,
-        );
+        write(layer, &fonts.bold, &hotline, HOTLINE_SIZE, text_left, bottom);
         bottom += LINE_SPACING * ORGANISATION_SIZE;
     } else {
         bottom += DESCENT * ORGANISATION_SIZE;
     }
     let organisation = pdf_text(&label.organisation);
     // Skipped rather than overprinted if a tall name left no room for it.
-    if !organisation.is_empty()
-        && bottom + CAP_HEIGHT * ORGANISATION_SIZE < baseline - DESCENT * NAME_SIZE
-    {
+    if !organisation.is_empty() && bottom + CAP_HEIGHT * ORGANISATION_SIZE < baseline - DESCENT * NAME_SIZE {
         let organisation = truncate(&organisation, Face::Regular, ORGANISATION_SIZE, max_width);
-        write(
-            layer,
-            &fonts.regular,
-            &organisation,
-            ORGANISATION_SIZE,
-            text_left,
-            bottom,
-        );
+        write(layer, &fonts.regular, &organisation, ORGANISATION_SIZE, text_left, bottom);
     }
     Ok(())
 }
 
 /// Writes one line of text; `x` in millimetres, `baseline` in points.
-fn write(
-    layer: &PdfLayerReference,
-    font: &IndirectFontRef,
-    text: &str,
-    size: f32,
-    x: f32,
-    baseline: f32,
-) {
+fn write(layer: &PdfLayerReference, font: &IndirectFontRef, text: &str, size: f32, x: f32, baseline: f32) {
     if !text.is_empty() {
         layer.use_text(text, size, Mm(x), Mm::from(Pt(baseline)), font);
     }
@@ -345,13 +291,7 @@ fn write(
 /// Draws the QR code of `data` in a `side` mm square whose top-left corner is
 /// at (`left`, `top`), the quiet zone included. Dark modules are merged into
 /// horizontal runs and all filled as one path, which renders without seams.
-fn draw_qr(
-    layer: &PdfLayerReference,
-    data: &str,
-    left: f32,
-    top: f32,
-    side: f32,
-) -> Result<(), DocError> {
+fn draw_qr(layer: &PdfLayerReference, data: &str, left: f32, top: f32, side: f32) -> Result<(), DocError> {
     let code = QrCode::with_error_correction_level(data.as_bytes(), EcLevel::M)
         .map_err(|e| DocError::Pdf(format!("cannot encode \"{data}\" as a QR code: {e}")))?;
     let width = code.width();
@@ -370,16 +310,9 @@ fn draw_qr(
             while x < width && row[x] == qrcode::Color::Dark {
                 x += 1;
             }
-            let operands = [
-                x0 + start as f32 * module,
-                y0 - (y + 1) as f32 * module,
-                (x - start) as f32 * module,
-                module,
-            ];
-            layer.add_operation(Operation::new(
-                "re",
-                operands.into_iter().map(Into::into).collect(),
-            ));
+            let operands =
+                [x0 + start as f32 * module, y0 - (y + 1) as f32 * module, (x - start) as f32 * module, module];
+            layer.add_operation(Operation::new("re", operands.into_iter().map(Into::into).collect()));
         }
     }
     layer.add_operation(Operation::new("f", Vec::new()));
@@ -412,9 +345,7 @@ mod tests {
     fn operations(doc: &lopdf::Document, n: u32) -> Vec<Operation> {
         let pages = doc.get_pages();
         let content = doc.get_page_content(pages[&n]).expect("page content");
-        lopdf::content::Content::decode(&content)
-            .expect("decodes")
-            .operations
+        lopdf::content::Content::decode(&content).expect("decodes").operations
     }
 
     #[test]
@@ -444,14 +375,9 @@ mod tests {
                 .unwrap()
         };
         let skipped = first_x(&doc);
-        let plain = first_x(&load(
-            &render_labels(LabelLayout::A4_3x8, &labels, 0).unwrap(),
-        ));
+        let plain = first_x(&load(&render_labels(LabelLayout::A4_3x8, &labels, 0).unwrap()));
         let pitch = Pt::from(Mm(70.0)).0;
-        assert!(
-            (skipped - plain - pitch).abs() < 0.01,
-            "{skipped} vs {plain}"
-        );
+        assert!((skipped - plain - pitch).abs() < 0.01, "{skipped} vs {plain}");
 
         // Skipping 23 positions leaves one label on the first sheet.
         let doc = load(&render_labels(LabelLayout::A4_3x8, &sample(2), 23).unwrap());
@@ -474,10 +400,7 @@ mod tests {
             .map(|op| op.operands[0].as_str().unwrap().to_vec())
             .collect();
         assert!(texts.contains(&b"\xC9COLE-42".to_vec()), "{texts:?}");
-        assert!(
-            texts.contains(&b"Vid\xE9oprojecteur \xE0 fa\xE7ade".to_vec()),
-            "{texts:?}"
-        );
+        assert!(texts.contains(&b"Vid\xE9oprojecteur \xE0 fa\xE7ade".to_vec()), "{texts:?}");
         assert!(texts.contains(&b"C\x9Cur".to_vec()), "{texts:?}");
         // No URL: no QR code.
         assert!(!operations(&doc, 1).iter().any(|op| op.operator == "re"));
@@ -485,25 +408,13 @@ mod tests {
 
     #[test]
     fn errors() {
-        assert!(matches!(
-            render_labels(LabelLayout::A4_3x8, &[], 0),
-            Err(DocError::Empty)
-        ));
+        assert!(matches!(render_labels(LabelLayout::A4_3x8, &[], 0), Err(DocError::Empty)));
         assert!(matches!(
             render_labels(LabelLayout::A4_2x7, &sample(1), 14),
-            Err(DocError::SkipOutOfRange {
-                skip: 14,
-                per_page: 14
-            })
+            Err(DocError::SkipOutOfRange { skip: 14, per_page: 14 })
         ));
-        let huge = Label {
-            url: "x".repeat(5000),
-            ..Label::default()
-        };
-        assert!(matches!(
-            render_labels(LabelLayout::A4_2x7, &[huge], 0),
-            Err(DocError::Pdf(_))
-        ));
+        let huge = Label { url: "x".repeat(5000), ..Label::default() };
+        assert!(matches!(render_labels(LabelLayout::A4_2x7, &[huge], 0), Err(DocError::Pdf(_))));
     }
 
     #[test]
@@ -516,15 +427,9 @@ mod tests {
             let bottom = g.top + (g.rows - 1) as f32 * g.pitch_y + g.height;
             assert!(right <= PAGE_WIDTH + 0.01 && bottom <= PAGE_HEIGHT + 0.01);
         }
-        assert_eq!(
-            "A4_3x8".parse::<LabelLayout>().unwrap(),
-            LabelLayout::A4_3x8
-        );
+        assert_eq!("A4_3x8".parse::<LabelLayout>().unwrap(), LabelLayout::A4_3x8);
         assert_eq!(LabelLayout::A4_2x7.per_page(), 14);
-        assert!(matches!(
-            "4x4".parse::<LabelLayout>(),
-            Err(DocError::UnknownLayout(_))
-        ));
+        assert!(matches!("4x4".parse::<LabelLayout>(), Err(DocError::UnknownLayout(_))));
     }
 
     /// Writes a sample sheet for a manual look:

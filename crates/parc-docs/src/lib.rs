@@ -99,18 +99,10 @@ mod tests {
 
     #[test]
     fn messages_are_presentable() {
-        let e = DocError::TooLarge {
-            limit: 20 * 1024 * 1024,
-        };
+        let e = DocError::TooLarge { limit: 20 * 1024 * 1024 };
         assert_eq!(e.to_string(), "the file is too large (limit: 20 MiB)");
-        assert_eq!(
-            DocError::TooLarge { limit: 1000 }.to_string(),
-            "the file is too large (limit: 1000 bytes)"
-        );
-        let e = DocError::ExtraCells {
-            line: 7,
-            columns: 4,
-        };
+        assert_eq!(DocError::TooLarge { limit: 1000 }.to_string(), "the file is too large (limit: 1000 bytes)");
+        let e = DocError::ExtraCells { line: 7, columns: 4 };
         assert!(e.to_string().starts_with("line 7:"));
     }
 }

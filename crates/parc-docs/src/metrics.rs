@@ -121,13 +121,7 @@ pub(crate) fn truncate(text: &str, face: Face, size: f32, max_width: f32) -> Str
 /// Greedy word wrap into at most `max_lines` lines of `max_width` points;
 /// the last line is truncated with an ellipsis if text remains, and words
 /// longer than a line are cut.
-pub(crate) fn wrap(
-    text: &str,
-    face: Face,
-    size: f32,
-    max_width: f32,
-    max_lines: usize,
-) -> Vec<String> {
+pub(crate) fn wrap(text: &str, face: Face, size: f32, max_width: f32, max_lines: usize) -> Vec<String> {
     let mut lines: Vec<String> = Vec::new();
     let mut rest = text.trim();
     while !rest.is_empty() && lines.len() < max_lines {
@@ -165,10 +159,7 @@ mod tests {
 
     #[test]
     fn sanitises_for_win_ansi() {
-        assert_eq!(
-            pdf_text("  Mairie\u{A0}de\u{202F}Cœur-d’Île  "),
-            "Mairie de Cœur-d’Île"
-        );
+        assert_eq!(pdf_text("  Mairie\u{A0}de\u{202F}Cœur-d’Île  "), "Mairie de Cœur-d’Île");
         assert_eq!(pdf_text("a\u{2011}b\u{AD}c\td"), "a-bc d");
         assert_eq!(pdf_text("Łódź 日本"), "?ód? ??");
     }
@@ -191,16 +182,8 @@ mod tests {
             assert_eq!(encoded.len(), 1, "{c:?} -> {s:?} -> {encoded:?}");
             let theirs = encoded[0];
             for face in [Face::Regular, Face::Bold] {
-                let table = if face == Face::Regular {
-                    &HELVETICA
-                } else {
-                    &HELVETICA_BOLD
-                };
-                assert_eq!(
-                    text_width(&s, face, 1000.0),
-                    f32::from(table[usize::from(theirs - 32)]),
-                    "{c:?}"
-                );
+                let table = if face == Face::Regular { &HELVETICA } else { &HELVETICA_BOLD };
+                assert_eq!(text_width(&s, face, 1000.0), f32::from(table[usize::from(theirs - 32)]), "{c:?}");
             }
         }
     }
@@ -226,13 +209,7 @@ mod tests {
     #[test]
     fn wraps_on_words() {
         let max = text_width("Imprimante laser", Face::Regular, 10.0);
-        let lines = wrap(
-            "Imprimante laser couleur du service état civil",
-            Face::Regular,
-            10.0,
-            max,
-            2,
-        );
+        let lines = wrap("Imprimante laser couleur du service état civil", Face::Regular, 10.0, max, 2);
         assert_eq!(lines.len(), 2);
         assert_eq!(lines[0], "Imprimante laser");
         assert!(lines[1].ends_with('…'));

@@ -60,10 +60,7 @@ pub struct Limits {
 impl Default for Limits {
     /// 20 MiB and 100 000 rows.
     fn default() -> Self {
-        Limits {
-            max_bytes: 20 * 1024 * 1024,
-            max_rows: 100_000,
-        }
+        Limits { max_bytes: 20 * 1024 * 1024, max_rows: 100_000 }
     }
 }
 
@@ -91,9 +88,7 @@ pub const MAX_CELLS: usize = 10_000_000;
 
 fn check_size(bytes: &[u8], limits: &Limits) -> Result<(), DocError> {
     if bytes.len() > limits.max_bytes {
-        return Err(DocError::TooLarge {
-            limit: limits.max_bytes,
-        });
+        return Err(DocError::TooLarge { limit: limits.max_bytes });
     }
     Ok(())
 }
@@ -108,11 +103,7 @@ struct TableBuilder {
 
 impl TableBuilder {
     fn new(limits: &Limits) -> Self {
-        TableBuilder {
-            max_rows: limits.max_rows,
-            offset: 0,
-            table: None,
-        }
+        TableBuilder { max_rows: limits.max_rows, offset: 0, table: None }
     }
 
     /// Adds the next row found on `line`; the first non-empty one is the
@@ -129,27 +120,20 @@ impl TableBuilder {
             self.offset = cells.iter().take_while(|c| c.is_empty()).count();
             cells.drain(..self.offset);
             self.max_rows = self.max_rows.min(MAX_CELLS / cells.len());
-            self.table = Some(Table {
-                headers: cells,
-                rows: Vec::new(),
-            });
+            self.table = Some(Table { headers: cells, rows: Vec::new() });
             return Ok(());
         };
         let columns = table.headers.len();
         let outside = |c: &[String]| c.iter().any(|c| !c.is_empty());
         let end = self.offset + columns;
-        if outside(&cells[..self.offset.min(cells.len())])
-            || outside(cells.get(end..).unwrap_or_default())
-        {
+        if outside(&cells[..self.offset.min(cells.len())]) || outside(cells.get(end..).unwrap_or_default()) {
             return Err(DocError::ExtraCells { line, columns });
         }
         cells.truncate(end);
         cells.drain(..self.offset.min(cells.len()));
         cells.resize(columns, String::new());
         if table.rows.len() == self.max_rows {
-            return Err(DocError::TooManyRows {
-                limit: self.max_rows,
-            });
+            return Err(DocError::TooManyRows { limit: self.max_rows });
         }
         table.rows.push(Row { line, cells });
         Ok(())
@@ -176,42 +160,15 @@ mod tests {
         b.push(3, cells(&["", "A1"])).unwrap();
         b.push(4, cells(&["", "A2", "PC", "", ""])).unwrap();
         let err = b.push(5, cells(&["x", "A3"])).unwrap_err();
-        assert!(matches!(
-            err,
-            DocError::ExtraCells {
-                line: 5,
-                columns: 2
-            }
-        ));
+        assert!(matches!(err, DocError::ExtraCells { line: 5, columns: 2 }));
         let err = b.push(6, cells(&["", "A3", "PC", "oops"])).unwrap_err();
-        assert!(matches!(
-            err,
-            DocError::ExtraCells {
-                line: 6,
-                columns: 2
-            }
-        ));
+        assert!(matches!(err, DocError::ExtraCells { line: 6, columns: 2 }));
         let table = b.finish().unwrap();
         assert_eq!(table.headers, cells(&["tag", "name"]));
-        assert_eq!(
-            table.rows[0],
-            Row {
-                line: 3,
-                cells: cells(&["A1", ""])
-            }
-        );
-        assert_eq!(
-            table.rows[1],
-            Row {
-                line: 4,
-                cells: cells(&["A2", "PC"])
-            }
-        );
+        assert_eq!(table.rows[0], Row { line: 3, cells: cells(&["A1", ""]) });
+        assert_eq!(table.rows[1], Row { line: 4, cells: cells(&["A2", "PC"]) });
         assert_eq!(table.column(" NAME "), Some(1));
-        assert!(matches!(
-            TableBuilder::new(&Limits::default()).finish(),
-            Err(DocError::Empty)
-        ));
+        assert!(matches!(TableBuilder::new(&Limits::default()).finish(), Err(DocError::Empty)));
     }
 
     #[test]
@@ -222,10 +179,7 @@ mod tests {
             b.push(line, cells(&["x"])).unwrap();
         }
         let err = b.push(1002, cells(&["x"])).unwrap_err();
-        assert!(
-            matches!(err, DocError::TooManyRows { limit: 1000 }),
-            "{err:?}"
-        );
+        assert!(matches!(err, DocError::TooManyRows { limit: 1000 }), "{err:?}");
     }
 
     #[test]
@@ -234,22 +188,10 @@ mod tests {
         let csv = read_any(b"a;b\n1;2\n", &limits).unwrap();
         assert_eq!(csv.rows[0].cells, cells(&["1", "2"]));
         let xlsx = write_xlsx("Parc", &cells(&["a"]), &[cells(&["1"])]).unwrap();
-        assert_eq!(
-            read_any(&xlsx, &limits).unwrap().rows[0].cells,
-            cells(&["1"])
-        );
+        assert_eq!(read_any(&xlsx, &limits).unwrap().rows[0].cells, cells(&["1"]));
         let xls = b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1rest";
-        assert!(matches!(
-            read_any(xls, &limits),
-            Err(DocError::UnsupportedFormat(_))
-        ));
-        let small = Limits {
-            max_bytes: 3,
-            ..limits
-        };
-        assert!(matches!(
-            read_any(b"a;b\n", &small),
-            Err(DocError::TooLarge { limit: 3 })
-        ));
+        assert!(matches!(read_any(xls, &limits), Err(DocError::UnsupportedFormat(_))));
+        let small = Limits { max_bytes: 3, ..limits };
+        assert!(matches!(read_any(b"a;b\n", &small), Err(DocError::TooLarge { limit: 3 })));
     }
 }

@@ -164,18 +164,13 @@ pub fn escape_like(s: &str) -> String {
 }
 
 pub async fn get(c: &mut AnyConnection, id: AssetId) -> Result<Option<Asset>> {
-    let row: Option<Row> = sqlx::query_as(&format!("{SELECT} WHERE a.id = $1"))
-        .bind(id.0)
-        .fetch_optional(c)
-        .await?;
+    let row: Option<Row> = sqlx::query_as(&format!("{SELECT} WHERE a.id = $1")).bind(id.0).fetch_optional(c).await?;
     Ok(row.map(Into::into))
 }
 
 pub async fn get_by_token(c: &mut AnyConnection, token: &str) -> Result<Option<Asset>> {
-    let row: Option<Row> = sqlx::query_as(&format!("{SELECT} WHERE a.public_token = $1"))
-        .bind(token)
-        .fetch_optional(c)
-        .await?;
+    let row: Option<Row> =
+        sqlx::query_as(&format!("{SELECT} WHERE a.public_token = $1")).bind(token).fetch_optional(c).await?;
     Ok(row.map(Into::into))
 }
 
@@ -204,29 +199,20 @@ async fn search_text(c: &mut AnyConnection, d: &AssetDraft) -> Result<String> {
         d.model.as_deref(),
         user.as_deref(),
     ];
-    Ok(parts
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_lowercase())
+    Ok(parts.into_iter().flatten().collect::<Vec<_>>().join(" ").to_lowercase())
 }
 
 /// Checks references that need the database: location and user in reach of the asset's entity.
 async fn check_refs(c: &mut AnyConnection, d: &AssetDraft) -> Result<()> {
     let mut e = ValidationErrors::new();
-    let (ent,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM entities WHERE id = $1")
-        .bind(d.entity_id.0)
-        .fetch_one(&mut *c)
-        .await?;
+    let (ent,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM entities WHERE id = $1").bind(d.entity_id.0).fetch_one(&mut *c).await?;
     if ent == 0 {
         e.add("entity_id", "not_found", "no such entity");
     }
     if let Some(l) = d.location_id {
-        let row: Option<(i64,)> = sqlx::query_as("SELECT entity_id FROM locations WHERE id = $1")
-            .bind(l.0)
-            .fetch_optional(&mut *c)
-            .await?;
+        let row: Option<(i64,)> =
+            sqlx::query_as("SELECT entity_id FROM locations WHERE id = $1").bind(l.0).fetch_optional(&mut *c).await?;
         match row {
             None => e.add("location_id", "not_found", "no such location"),
             Some((le,)) if le != d.entity_id.0 => {
@@ -236,10 +222,8 @@ async fn check_refs(c: &mut AnyConnection, d: &AssetDraft) -> Result<()> {
         }
     }
     if let Some(u) = d.assigned_user_id {
-        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users WHERE id = $1")
-            .bind(u.0)
-            .fetch_one(&mut *c)
-            .await?;
+        let (n,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM users WHERE id = $1").bind(u.0).fetch_one(&mut *c).await?;
         if n == 0 {
             e.add("assigned_user_id", "not_found", "no such user");
         }
@@ -261,7 +245,9 @@ fn tag_taken(e: sqlx::Error) -> StoreError {
 
 fn puk_change(old: bool, new: Option<&Option<String>>) -> Option<FieldChange> {
     match new {
-        Some(Some(_)) => Some(FieldChange { field: "puk".into(), old: old.then(|| "***".into()), new: Some("***".into()) }),
+        Some(Some(_)) => {
+            Some(FieldChange { field: "puk".into(), old: old.then(|| "***".into()), new: Some("***".into()) })
+        }
         Some(None) if old => Some(FieldChange { field: "puk".into(), old: Some("***".into()), new: None }),
         _ => None,
     }
@@ -317,7 +303,13 @@ pub async fn create(c: &mut AnyConnection, actor: &Actor, cipher: &crate::Cipher
 }
 
 /// Updates an asset from a new draft (built on `old.to_draft()`), auditing each changed field.
-pub async fn update(c: &mut AnyConnection, actor: &Actor, cipher: &crate::Cipher, old: &Asset, d: &AssetDraft) -> Result<()> {
+pub async fn update(
+    c: &mut AnyConnection,
+    actor: &Actor,
+    cipher: &crate::Cipher,
+    old: &Asset,
+    d: &AssetDraft,
+) -> Result<()> {
     check_refs(c, d).await?;
     let search = search_text(c, d).await?;
     let old_draft = old.to_draft();
@@ -367,16 +359,10 @@ pub async fn update(c: &mut AnyConnection, actor: &Actor, cipher: &crate::Cipher
                 .await?;
         }
         Some(None) => {
-            sqlx::query("UPDATE assets SET puk_enc = NULL WHERE id = $1")
-                .bind(old.id.0)
-                .execute(&mut *c)
-                .await?;
+            sqlx::query("UPDATE assets SET puk_enc = NULL WHERE id = $1").bind(old.id.0).execute(&mut *c).await?;
         }
         None if !d.kind.has(parc_core::assets::SpecificField::Puk) && old.has_puk => {
-            sqlx::query("UPDATE assets SET puk_enc = NULL WHERE id = $1")
-                .bind(old.id.0)
-                .execute(&mut *c)
-                .await?;
+            sqlx::query("UPDATE assets SET puk_enc = NULL WHERE id = $1").bind(old.id.0).execute(&mut *c).await?;
         }
         None => {}
     }
@@ -396,11 +382,14 @@ pub async fn delete(c: &mut AnyConnection, actor: &Actor, old: &Asset) -> Result
 }
 
 /// Decrypts the PUK of a SIM card and audits the reveal.
-pub async fn reveal_puk(c: &mut AnyConnection, actor: &Actor, cipher: &crate::Cipher, asset: &Asset) -> Result<Option<String>> {
-    let (enc,): (Option<String>,) = sqlx::query_as("SELECT puk_enc FROM assets WHERE id = $1")
-        .bind(asset.id.0)
-        .fetch_one(&mut *c)
-        .await?;
+pub async fn reveal_puk(
+    c: &mut AnyConnection,
+    actor: &Actor,
+    cipher: &crate::Cipher,
+    asset: &Asset,
+) -> Result<Option<String>> {
+    let (enc,): (Option<String>,) =
+        sqlx::query_as("SELECT puk_enc FROM assets WHERE id = $1").bind(asset.id.0).fetch_one(&mut *c).await?;
     let Some(enc) = enc else { return Ok(None) };
     let puk = cipher.decrypt(&enc)?;
     audit::record(
@@ -418,10 +407,8 @@ pub async fn reveal_puk(c: &mut AnyConnection, actor: &Actor, cipher: &crate::Ci
 
 /// Recomputes the search text of a user's assets after the user was renamed.
 pub async fn refresh_search_for_user(c: &mut AnyConnection, user: UserId) -> Result<()> {
-    let ids: Vec<(i64,)> = sqlx::query_as("SELECT id FROM assets WHERE assigned_user_id = $1")
-        .bind(user.0)
-        .fetch_all(&mut *c)
-        .await?;
+    let ids: Vec<(i64,)> =
+        sqlx::query_as("SELECT id FROM assets WHERE assigned_user_id = $1").bind(user.0).fetch_all(&mut *c).await?;
     for (id,) in ids {
         if let Some(a) = get(c, AssetId(id)).await? {
             let text = search_text(c, &a.to_draft()).await?;
@@ -559,7 +546,13 @@ fn order_by(q: &AssetQuery) -> String {
 }
 
 /// A page of assets in scope matching the query, with the total count.
-pub async fn list(c: &mut AnyConnection, backend: Backend, scope: &Scope, me: UserId, q: &AssetQuery) -> Result<Page<Asset>> {
+pub async fn list(
+    c: &mut AnyConnection,
+    backend: Backend,
+    scope: &Scope,
+    me: UserId,
+    q: &AssetQuery,
+) -> Result<Page<Asset>> {
     let q = q.clone().normalized();
     let mut filter = Sql::new("");
     if let Some(t) = &q.text {
@@ -584,7 +577,14 @@ pub async fn list(c: &mut AnyConnection, backend: Backend, scope: &Scope, me: Us
 }
 
 /// Every asset in scope matching the query (for exports), capped at `max`.
-pub async fn list_all(c: &mut AnyConnection, backend: Backend, scope: &Scope, me: UserId, q: &AssetQuery, max: i64) -> Result<Vec<Asset>> {
+pub async fn list_all(
+    c: &mut AnyConnection,
+    backend: Backend,
+    scope: &Scope,
+    me: UserId,
+    q: &AssetQuery,
+    max: i64,
+) -> Result<Vec<Asset>> {
     let q = q.clone().normalized();
     let mut sql = Sql::new(SELECT);
     sql.push(" WHERE ");
@@ -604,7 +604,14 @@ const SEARCH_CANDIDATES: i64 = 2000;
 
 /// The global search box: assets in scope whose tag, serial, name, IP, MAC, IMEI or user match.
 /// Exact tag/serial/IP/MAC hits come first.
-pub async fn search(c: &mut AnyConnection, backend: Backend, scope: &Scope, me: UserId, text: &str, limit: i64) -> Result<Vec<Asset>> {
+pub async fn search(
+    c: &mut AnyConnection,
+    backend: Backend,
+    scope: &Scope,
+    me: UserId,
+    text: &str,
+    limit: i64,
+) -> Result<Vec<Asset>> {
     let t = text.trim();
     if t.is_empty() {
         return Ok(Vec::new());
@@ -630,10 +637,7 @@ pub async fn counts(c: &mut AnyConnection, scope: &Scope, me: UserId) -> Result<
     push_scope(&mut sql, scope, me);
     sql.push(" GROUP BY a.kind, a.status");
     let rows: Vec<(String, String, i64)> = sql.query_as().fetch_all(c).await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(k, s, n)| Some((k.parse().ok()?, s.parse().ok()?, n)))
-        .collect())
+    Ok(rows.into_iter().filter_map(|(k, s, n)| Some((k.parse().ok()?, s.parse().ok()?, n))).collect())
 }
 
 // ---- links ----
@@ -703,7 +707,9 @@ struct LinkRow {
 /// of that kind: a SIM card moves from one phone to another in one step.
 pub async fn link(c: &mut AnyConnection, actor: &Actor, from: &Asset, to: &Asset) -> Result<AssetLink> {
     let Some(kind) = LinkKind::for_from_kind(from.kind) else {
-        return Err(ValidationErrors::single("from_asset_id", "link_kinds", "this kind of asset cannot be linked").into());
+        return Err(
+            ValidationErrors::single("from_asset_id", "link_kinds", "this kind of asset cannot be linked").into()
+        );
     };
     check_link(kind, (from.id, from.kind), (to.id, to.kind))?;
     let previous: Option<(i64, i64)> =
@@ -714,11 +720,7 @@ pub async fn link(c: &mut AnyConnection, actor: &Actor, from: &Asset, to: &Asset
             .await?;
     if let Some((lid, old_to)) = previous {
         if old_to == to.id.0 {
-            return links_of(c, from.id)
-                .await?
-                .into_iter()
-                .find(|l| l.id == lid)
-                .ok_or(StoreError::NotFound);
+            return links_of(c, from.id).await?.into_iter().find(|l| l.id == lid).ok_or(StoreError::NotFound);
         }
         sqlx::query("DELETE FROM asset_links WHERE id = $1").bind(lid).execute(&mut *c).await?;
         let ch = [FieldChange { field: kind.as_str().into(), old: Some(old_to.to_string()), new: None }];
@@ -735,23 +737,47 @@ pub async fn link(c: &mut AnyConnection, actor: &Actor, from: &Asset, to: &Asset
     .fetch_one(&mut *c)
     .await
     .map_err(|e| StoreError::from_write(e, "link"))?;
-    let ch_from = [FieldChange { field: kind.as_str().into(), old: None, new: Some(format!("{} (#{})", to.name, to.id)) }];
-    let ch_to = [FieldChange { field: kind.as_str().into(), old: None, new: Some(format!("{} (#{})", from.name, from.id)) }];
+    let ch_from =
+        [FieldChange { field: kind.as_str().into(), old: None, new: Some(format!("{} (#{})", to.name, to.id)) }];
+    let ch_to =
+        [FieldChange { field: kind.as_str().into(), old: None, new: Some(format!("{} (#{})", from.name, from.id)) }];
     audit::record(c, actor, ObjectType::Asset, from.id.0, Some(from.entity_id), AuditAction::Link, &ch_from).await?;
     audit::record(c, actor, ObjectType::Asset, to.id.0, Some(to.entity_id), AuditAction::Link, &ch_to).await?;
-    links_of(c, from.id)
-        .await?
-        .into_iter()
-        .find(|l| l.id == lid)
-        .ok_or(StoreError::NotFound)
+    links_of(c, from.id).await?.into_iter().find(|l| l.id == lid).ok_or(StoreError::NotFound)
 }
 
 pub async fn unlink(c: &mut AnyConnection, actor: &Actor, link: &AssetLink) -> Result<()> {
     sqlx::query("DELETE FROM asset_links WHERE id = $1").bind(link.id).execute(&mut *c).await?;
-    let ch_from = [FieldChange { field: link.kind.as_str().into(), old: Some(format!("{} (#{})", link.to_name, link.to_asset_id)), new: None }];
-    let ch_to = [FieldChange { field: link.kind.as_str().into(), old: Some(format!("{} (#{})", link.from_name, link.from_asset_id)), new: None }];
-    audit::record(c, actor, ObjectType::Asset, link.from_asset_id.0, Some(link.from_entity_id), AuditAction::Unlink, &ch_from).await?;
-    audit::record(c, actor, ObjectType::Asset, link.to_asset_id.0, Some(link.to_entity_id), AuditAction::Unlink, &ch_to).await?;
+    let ch_from = [FieldChange {
+        field: link.kind.as_str().into(),
+        old: Some(format!("{} (#{})", link.to_name, link.to_asset_id)),
+        new: None,
+    }];
+    let ch_to = [FieldChange {
+        field: link.kind.as_str().into(),
+        old: Some(format!("{} (#{})", link.from_name, link.from_asset_id)),
+        new: None,
+    }];
+    audit::record(
+        c,
+        actor,
+        ObjectType::Asset,
+        link.from_asset_id.0,
+        Some(link.from_entity_id),
+        AuditAction::Unlink,
+        &ch_from,
+    )
+    .await?;
+    audit::record(
+        c,
+        actor,
+        ObjectType::Asset,
+        link.to_asset_id.0,
+        Some(link.to_entity_id),
+        AuditAction::Unlink,
+        &ch_to,
+    )
+    .await?;
     Ok(())
 }
 

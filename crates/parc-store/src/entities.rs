@@ -53,26 +53,18 @@ pub struct EntityInput {
 const COLS: &str = "id, parent_id, name, comment, created_at, updated_at";
 
 pub async fn list_all(c: &mut AnyConnection) -> Result<Vec<Entity>> {
-    let rows: Vec<Row> = sqlx::query_as(&format!("SELECT {COLS} FROM entities ORDER BY name, id"))
-        .fetch_all(c)
-        .await?;
+    let rows: Vec<Row> = sqlx::query_as(&format!("SELECT {COLS} FROM entities ORDER BY name, id")).fetch_all(c).await?;
     Ok(rows.into_iter().map(Into::into).collect())
 }
 
 pub async fn tree(c: &mut AnyConnection) -> Result<EntityTree> {
-    let rows: Vec<(i64, Option<i64>)> = sqlx::query_as("SELECT id, parent_id FROM entities")
-        .fetch_all(c)
-        .await?;
-    Ok(EntityTree::new(
-        rows.into_iter().map(|(id, p)| (EntityId(id), p.map(EntityId))),
-    ))
+    let rows: Vec<(i64, Option<i64>)> = sqlx::query_as("SELECT id, parent_id FROM entities").fetch_all(c).await?;
+    Ok(EntityTree::new(rows.into_iter().map(|(id, p)| (EntityId(id), p.map(EntityId)))))
 }
 
 pub async fn get(c: &mut AnyConnection, id: EntityId) -> Result<Option<Entity>> {
-    let row: Option<Row> = sqlx::query_as(&format!("SELECT {COLS} FROM entities WHERE id = $1"))
-        .bind(id.0)
-        .fetch_optional(c)
-        .await?;
+    let row: Option<Row> =
+        sqlx::query_as(&format!("SELECT {COLS} FROM entities WHERE id = $1")).bind(id.0).fetch_optional(c).await?;
     Ok(row.map(Into::into))
 }
 
@@ -136,7 +128,8 @@ pub async fn create(c: &mut AnyConnection, actor: &Actor, input: &EntityInput) -
     .await
     .map_err(name_taken)?;
     let ent: Entity = row.into();
-    audit::record(c, actor, ObjectType::Entity, ent.id.0, Some(ent.id), AuditAction::Create, &creation(&fields(&ent))).await?;
+    audit::record(c, actor, ObjectType::Entity, ent.id.0, Some(ent.id), AuditAction::Create, &creation(&fields(&ent)))
+        .await?;
     Ok(ent)
 }
 
@@ -194,7 +187,8 @@ pub async fn delete(c: &mut AnyConnection, actor: &Actor, id: EntityId) -> Resul
         .execute(&mut *c)
         .await
         .map_err(|e| StoreError::from_write(e, "entity"))?;
-    audit::record(c, actor, ObjectType::Entity, id.0, old.parent_id, AuditAction::Delete, &diff(&fields(&old), &[])).await?;
+    audit::record(c, actor, ObjectType::Entity, id.0, old.parent_id, AuditAction::Delete, &diff(&fields(&old), &[]))
+        .await?;
     Ok(())
 }
 
@@ -209,15 +203,13 @@ pub struct EntityUsage {
 /// (assets are not counted here, their table can be large).
 pub async fn usage(c: &mut AnyConnection) -> Result<std::collections::HashMap<EntityId, EntityUsage>> {
     let mut out: std::collections::HashMap<EntityId, EntityUsage> = std::collections::HashMap::new();
-    let locs: Vec<(i64, i64)> = sqlx::query_as("SELECT entity_id, COUNT(*) FROM locations GROUP BY entity_id")
-        .fetch_all(&mut *c)
-        .await?;
+    let locs: Vec<(i64, i64)> =
+        sqlx::query_as("SELECT entity_id, COUNT(*) FROM locations GROUP BY entity_id").fetch_all(&mut *c).await?;
     for (e, n) in locs {
         out.entry(EntityId(e)).or_default().locations = n;
     }
-    let users: Vec<(i64, i64)> = sqlx::query_as("SELECT entity_id, COUNT(*) FROM users GROUP BY entity_id")
-        .fetch_all(&mut *c)
-        .await?;
+    let users: Vec<(i64, i64)> =
+        sqlx::query_as("SELECT entity_id, COUNT(*) FROM users GROUP BY entity_id").fetch_all(&mut *c).await?;
     for (e, n) in users {
         out.entry(EntityId(e)).or_default().users = n;
     }

@@ -99,10 +99,7 @@ pub struct Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store")
-            .field("backend", &self.backend)
-            .field("url", &self.url_redacted)
-            .finish_non_exhaustive()
+        f.debug_struct("Store").field("backend", &self.backend).field("url", &self.url_redacted).finish_non_exhaustive()
     }
 }
 
@@ -136,9 +133,8 @@ impl Store {
             if let Some(path) = sqlite_path(&url) {
                 if let Some(dir) = std::path::Path::new(&path).parent() {
                     if !dir.as_os_str().is_empty() {
-                        std::fs::create_dir_all(dir).map_err(|e| {
-                            StoreError::Config(format!("cannot create {}: {e}", dir.display()))
-                        })?;
+                        std::fs::create_dir_all(dir)
+                            .map_err(|e| StoreError::Config(format!("cannot create {}: {e}", dir.display())))?;
                     }
                 }
             }
@@ -148,10 +144,8 @@ impl Store {
         }
         let options = AnyConnectOptions::from_str(&url)?;
         let pool_options = match backend {
-            Backend::Sqlite => AnyPoolOptions::new()
-                .max_connections(6)
-                .min_connections(1)
-                .after_connect(|conn, _meta| {
+            Backend::Sqlite => {
+                AnyPoolOptions::new().max_connections(6).min_connections(1).after_connect(|conn, _meta| {
                     Box::pin(async move {
                         conn.execute(
                             "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
@@ -161,10 +155,9 @@ impl Store {
                         .await?;
                         Ok(())
                     })
-                }),
-            Backend::Postgres => AnyPoolOptions::new()
-                .max_connections(16)
-                .acquire_timeout(Duration::from_secs(10)),
+                })
+            }
+            Backend::Postgres => AnyPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(10)),
         };
         let pool = pool_options.connect_with(options).await?;
         if backend == Backend::Sqlite {
@@ -239,9 +232,7 @@ impl Store {
     /// A consistent copy of a live SQLite database (`VACUUM INTO`).
     pub async fn backup(&self, dest: &std::path::Path) -> Result<()> {
         if self.backend != Backend::Sqlite {
-            return Err(StoreError::Config(
-                "parc backup copies SQLite databases; use pg_dump for PostgreSQL".into(),
-            ));
+            return Err(StoreError::Config("parc backup copies SQLite databases; use pg_dump for PostgreSQL".into()));
         }
         if dest.exists() {
             return Err(StoreError::Config(format!("{} already exists", dest.display())));
@@ -309,10 +300,6 @@ pub struct Actor {
 impl Actor {
     /// Changes made by Parc itself (command line, migrations, demo data).
     pub fn system(label: &str) -> Actor {
-        Actor {
-            user_id: None,
-            label: label.to_owned(),
-            request_id: None,
-        }
+        Actor { user_id: None, label: label.to_owned(), request_id: None }
     }
 }

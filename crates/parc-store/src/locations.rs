@@ -71,7 +71,8 @@ pub struct LocationInput {
     pub comment: Option<String>,
 }
 
-const SELECT: &str = "SELECT l.id, l.entity_id, l.parent_id, l.kind, l.name, l.address, l.comment, l.created_at, l.updated_at, \
+const SELECT: &str =
+    "SELECT l.id, l.entity_id, l.parent_id, l.kind, l.name, l.address, l.comment, l.created_at, l.updated_at, \
      p.name AS parent_name, g.name AS grand_name \
      FROM locations l LEFT JOIN locations p ON p.id = l.parent_id LEFT JOIN locations g ON g.id = p.parent_id";
 
@@ -86,10 +87,7 @@ pub async fn list(c: &mut AnyConnection, entities: &[i64]) -> Result<Vec<Locatio
 }
 
 pub async fn get(c: &mut AnyConnection, id: LocationId) -> Result<Option<Location>> {
-    let row: Option<Row> = sqlx::query_as(&format!("{SELECT} WHERE l.id = $1"))
-        .bind(id.0)
-        .fetch_optional(c)
-        .await?;
+    let row: Option<Row> = sqlx::query_as(&format!("{SELECT} WHERE l.id = $1")).bind(id.0).fetch_optional(c).await?;
     Ok(row.map(Into::into))
 }
 
@@ -197,7 +195,16 @@ pub async fn create(c: &mut AnyConnection, actor: &Actor, i: &LocationInput) -> 
     .await
     .map_err(|e| StoreError::from_write(e, "location"))?;
     let loc = get(c, LocationId(id)).await?.ok_or(StoreError::NotFound)?;
-    audit::record(c, actor, ObjectType::Location, id, Some(loc.entity_id), AuditAction::Create, &creation(&fields(&loc))).await?;
+    audit::record(
+        c,
+        actor,
+        ObjectType::Location,
+        id,
+        Some(loc.entity_id),
+        AuditAction::Create,
+        &creation(&fields(&loc)),
+    )
+    .await?;
     Ok(loc)
 }
 
@@ -205,12 +212,12 @@ pub async fn update(c: &mut AnyConnection, actor: &Actor, id: LocationId, i: &Lo
     let old = get(c, id).await?.ok_or(StoreError::NotFound)?;
     let v = validate(c, i, Some(&old)).await?;
     if v.entity_id != old.entity_id {
-        let (children,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM locations WHERE parent_id = $1")
-            .bind(id.0)
-            .fetch_one(&mut *c)
-            .await?;
+        let (children,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM locations WHERE parent_id = $1").bind(id.0).fetch_one(&mut *c).await?;
         if children > 0 {
-            return Err(ValidationErrors::single("entity_id", "has_children", "move the locations inside it first").into());
+            return Err(
+                ValidationErrors::single("entity_id", "has_children", "move the locations inside it first").into()
+            );
         }
     }
     sqlx::query(
@@ -237,10 +244,8 @@ pub async fn update(c: &mut AnyConnection, actor: &Actor, id: LocationId, i: &Lo
 
 pub async fn delete(c: &mut AnyConnection, actor: &Actor, id: LocationId) -> Result<()> {
     let old = get(c, id).await?.ok_or(StoreError::NotFound)?;
-    let (children,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM locations WHERE parent_id = $1")
-        .bind(id.0)
-        .fetch_one(&mut *c)
-        .await?;
+    let (children,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM locations WHERE parent_id = $1").bind(id.0).fetch_one(&mut *c).await?;
     if children > 0 {
         return Err(StoreError::Conflict("this location still contains other locations".into()));
     }
@@ -249,6 +254,15 @@ pub async fn delete(c: &mut AnyConnection, actor: &Actor, id: LocationId) -> Res
         .execute(&mut *c)
         .await
         .map_err(|e| StoreError::from_write(e, "location"))?;
-    audit::record(c, actor, ObjectType::Location, id.0, Some(old.entity_id), AuditAction::Delete, &diff(&fields(&old), &[])).await?;
+    audit::record(
+        c,
+        actor,
+        ObjectType::Location,
+        id.0,
+        Some(old.entity_id),
+        AuditAction::Delete,
+        &diff(&fields(&old), &[]),
+    )
+    .await?;
     Ok(())
 }

@@ -45,13 +45,9 @@ impl Cipher {
         let bytes = if t.len() == 64 {
             hex::decode(t).map_err(|e| StoreError::Config(format!("secret key: {e}")))?
         } else {
-            STANDARD
-                .decode(t)
-                .map_err(|e| StoreError::Config(format!("secret key: {e}")))?
+            STANDARD.decode(t).map_err(|e| StoreError::Config(format!("secret key: {e}")))?
         };
-        bytes
-            .try_into()
-            .map_err(|_| StoreError::Config("secret key must be 32 bytes".into()))
+        bytes.try_into().map_err(|_| StoreError::Config("secret key must be 32 bytes".into()))
     }
 
     pub fn key_to_text(key: &[u8; 32]) -> String {
@@ -71,20 +67,16 @@ impl Cipher {
     }
 
     pub fn decrypt(&self, stored: &str) -> Result<String> {
-        let b64 = stored
-            .strip_prefix(PREFIX)
-            .ok_or_else(|| StoreError::Crypto("unknown secret format".into()))?;
-        let blob = STANDARD
-            .decode(b64)
-            .map_err(|_| StoreError::Crypto("corrupt secret".into()))?;
+        let b64 = stored.strip_prefix(PREFIX).ok_or_else(|| StoreError::Crypto("unknown secret format".into()))?;
+        let blob = STANDARD.decode(b64).map_err(|_| StoreError::Crypto("corrupt secret".into()))?;
         if blob.len() < 12 {
             return Err(StoreError::Crypto("corrupt secret".into()));
         }
         let (nonce, ct) = blob.split_at(12);
         let cipher = ChaCha20Poly1305::new(Key::from_slice(&self.key));
-        let plain = cipher.decrypt(Nonce::from_slice(nonce), ct).map_err(|_| {
-            StoreError::Crypto("cannot decrypt: wrong secret key for this database?".into())
-        })?;
+        let plain = cipher
+            .decrypt(Nonce::from_slice(nonce), ct)
+            .map_err(|_| StoreError::Crypto("cannot decrypt: wrong secret key for this database?".into()))?;
         String::from_utf8(plain).map_err(|_| StoreError::Crypto("corrupt secret".into()))
     }
 }
@@ -113,9 +105,7 @@ pub fn hash_password(password: &str) -> Result<String> {
 
 /// Checks a password against a stored PHC hash. CPU-heavy: call from a blocking thread.
 pub fn verify_password(password: &str, phc: &str) -> bool {
-    PasswordHash::new(phc)
-        .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
-        .unwrap_or(false)
+    PasswordHash::new(phc).map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok()).unwrap_or(false)
 }
 
 /// A hash to verify against when the account does not exist, so that timing does not reveal

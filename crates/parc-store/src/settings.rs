@@ -30,7 +30,6 @@ impl Default for Settings {
     }
 }
 
-
 impl Settings {
     fn pairs(&self) -> [(&'static str, &str); 5] {
         [
@@ -75,9 +74,7 @@ impl Settings {
 }
 
 pub async fn get(c: &mut AnyConnection) -> Result<Settings> {
-    let rows: Vec<(String, String)> = sqlx::query_as("SELECT key, value FROM settings")
-        .fetch_all(c)
-        .await?;
+    let rows: Vec<(String, String)> = sqlx::query_as("SELECT key, value FROM settings").fetch_all(c).await?;
     let mut s = Settings::default();
     for (k, v) in rows {
         match k.as_str() {
@@ -116,11 +113,7 @@ pub async fn put(c: &mut AnyConnection, actor: &Actor, new: &Settings) -> Result
                 Some(v.to_owned())
             }
         };
-        changes.push(FieldChange {
-            field: k.to_owned(),
-            old: shown(o),
-            new: shown(n),
-        });
+        changes.push(FieldChange { field: k.to_owned(), old: shown(o), new: shown(n) });
     }
     if !changes.is_empty() {
         audit::record(c, actor, ObjectType::Settings, 0, None, AuditAction::Update, &changes).await?;

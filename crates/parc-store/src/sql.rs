@@ -19,10 +19,7 @@ pub(crate) struct Sql {
 
 impl Sql {
     pub fn new(text: &str) -> Self {
-        Sql {
-            text: text.to_owned(),
-            binds: Vec::new(),
-        }
+        Sql { text: text.to_owned(), binds: Vec::new() }
     }
 
     pub fn push(&mut self, text: &str) -> &mut Self {

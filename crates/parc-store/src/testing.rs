@@ -11,8 +11,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 pub fn postgres_admin_url() -> String {
-    std::env::var("PARC_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+    std::env::var("PARC_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
 /// A database that disappears when dropped.
@@ -41,9 +40,7 @@ impl TestDb {
         let dir = std::env::temp_dir().join(unique_name());
         std::fs::create_dir_all(&dir).expect("temp dir");
         let url = format!("sqlite://{}", dir.join("parc.sqlite").display());
-        let store = Store::open(&url, Cipher::new(Cipher::generate_key()))
-            .await
-            .expect("open sqlite test store");
+        let store = Store::open(&url, Cipher::new(Cipher::generate_key())).await.expect("open sqlite test store");
         TestDb { url, store, cleanup: Cleanup::File(dir) }
     }
 
@@ -61,17 +58,12 @@ impl TestDb {
             }
         };
         let name = unique_name();
-        admin
-            .execute(format!("CREATE DATABASE {name}").as_str())
-            .await
-            .expect("create test database");
+        admin.execute(format!("CREATE DATABASE {name}").as_str()).await.expect("create test database");
         let _ = admin.close().await;
         let mut url = url::Url::parse(&admin_url).expect("postgres url");
         url.set_path(&name);
         let url = url.to_string();
-        let store = Store::open(&url, Cipher::new(Cipher::generate_key()))
-            .await
-            .expect("open postgres test store");
+        let store = Store::open(&url, Cipher::new(Cipher::generate_key())).await.expect("open postgres test store");
         Some(TestDb { url, store, cleanup: Cleanup::Postgres { admin_url, name } })
     }
 
@@ -99,9 +91,8 @@ impl Drop for TestDb {
                         rt.block_on(async move {
                             store.close().await;
                             if let Ok(mut c) = sqlx::PgConnection::connect(&admin_url).await {
-                                let _ = c
-                                    .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
-                                    .await;
+                                let _ =
+                                    c.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await;
                             }
                         });
                     }

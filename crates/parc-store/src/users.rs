@@ -83,10 +83,8 @@ fn fields(u: &User) -> Vec<(&'static str, Option<String>)> {
 }
 
 pub async fn get(c: &mut AnyConnection, id: UserId) -> Result<Option<User>> {
-    let row: Option<Row> = sqlx::query_as(&format!("SELECT {COLS} FROM users WHERE id = $1"))
-        .bind(id.0)
-        .fetch_optional(c)
-        .await?;
+    let row: Option<Row> =
+        sqlx::query_as(&format!("SELECT {COLS} FROM users WHERE id = $1")).bind(id.0).fetch_optional(c).await?;
     Ok(row.map(Into::into))
 }
 
@@ -158,7 +156,9 @@ fn validate(i: &UserInput, old: Option<&User>) -> std::result::Result<Valid, Val
         None => old.and_then(|o| o.email.clone()),
     };
     if let Some(m) = &email {
-        let ok = m.split_once('@').is_some_and(|(a, b)| !a.is_empty() && b.contains('.') && !m.contains(char::is_whitespace));
+        let ok = m
+            .split_once('@')
+            .is_some_and(|(a, b)| !a.is_empty() && b.contains('.') && !m.contains(char::is_whitespace));
         if !ok {
             e.add("email", "email_format", "must be an e-mail address");
         }
@@ -232,7 +232,8 @@ pub async fn create(c: &mut AnyConnection, actor: &Actor, i: &UserInput, passwor
     .await
     .map_err(login_taken)?;
     let u = get(c, UserId(id)).await?.ok_or(StoreError::NotFound)?;
-    audit::record(c, actor, ObjectType::User, id, Some(u.entity_id), AuditAction::Create, &creation(&fields(&u))).await?;
+    audit::record(c, actor, ObjectType::User, id, Some(u.entity_id), AuditAction::Create, &creation(&fields(&u)))
+        .await?;
     Ok(u)
 }
 
@@ -269,7 +270,13 @@ pub async fn update(c: &mut AnyConnection, actor: &Actor, id: UserId, i: &UserIn
 }
 
 /// Sets a new password hash and ends the user's other sessions.
-pub async fn set_password(c: &mut AnyConnection, actor: &Actor, id: UserId, hash: &str, keep_session: Option<&str>) -> Result<()> {
+pub async fn set_password(
+    c: &mut AnyConnection,
+    actor: &Actor,
+    id: UserId,
+    hash: &str,
+    keep_session: Option<&str>,
+) -> Result<()> {
     let u = get(c, id).await?.ok_or(StoreError::NotFound)?;
     sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
         .bind(hash)
@@ -298,11 +305,7 @@ pub async fn grants(c: &mut AnyConnection, id: UserId) -> Result<Grants> {
     Ok(Grants(
         rows.into_iter()
             .filter_map(|(e, p, r)| {
-                Some(Grant {
-                    entity_id: EntityId(e),
-                    profile: p.parse::<Profile>().ok()?,
-                    recursive: r != 0,
-                })
+                Some(Grant { entity_id: EntityId(e), profile: p.parse::<Profile>().ok()?, recursive: r != 0 })
             })
             .collect(),
     ))
@@ -316,10 +319,7 @@ fn grant_text(g: &Grant) -> String {
 pub async fn set_grants(c: &mut AnyConnection, actor: &Actor, id: UserId, new: &[Grant]) -> Result<()> {
     let u = get(c, id).await?.ok_or(StoreError::NotFound)?;
     let old = grants(c, id).await?;
-    sqlx::query("DELETE FROM user_grants WHERE user_id = $1")
-        .bind(id.0)
-        .execute(&mut *c)
-        .await?;
+    sqlx::query("DELETE FROM user_grants WHERE user_id = $1").bind(id.0).execute(&mut *c).await?;
     for g in new {
         sqlx::query(
             "INSERT INTO user_grants (user_id, entity_id, profile, recursive) VALUES ($1, $2, $3, $4) \
@@ -343,11 +343,7 @@ pub async fn set_grants(c: &mut AnyConnection, actor: &Actor, id: UserId, new: &
             id.0,
             Some(u.entity_id),
             AuditAction::Update,
-            &[FieldChange {
-                field: "profiles".into(),
-                old: Some(o.join(", ")),
-                new: Some(n.join(", ")),
-            }],
+            &[FieldChange { field: "profiles".into(), old: Some(o.join(", ")), new: Some(n.join(", ")) }],
         )
         .await?;
     }
@@ -361,14 +357,16 @@ pub async fn create_session(c: &mut AnyConnection, user: UserId, ttl: chrono::Du
     let token = random_token(32);
     let csrf = random_token(32);
     let created = chrono::Utc::now();
-    sqlx::query("INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(token_hash(&token))
-        .bind(user.0)
-        .bind(&csrf)
-        .bind(fmt_time(created))
-        .bind(fmt_time(created + ttl))
-        .execute(c)
-        .await?;
+    sqlx::query(
+        "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(token_hash(&token))
+    .bind(user.0)
+    .bind(&csrf)
+    .bind(fmt_time(created))
+    .bind(fmt_time(created + ttl))
+    .execute(c)
+    .await?;
     Ok((token, csrf))
 }
 
@@ -396,10 +394,7 @@ pub async fn end_session(c: &mut AnyConnection, token: &str) -> Result<()> {
 }
 
 pub async fn end_sessions(c: &mut AnyConnection, user: UserId) -> Result<()> {
-    sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-        .bind(user.0)
-        .execute(c)
-        .await?;
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user.0).execute(c).await?;
     Ok(())
 }
 
@@ -418,7 +413,12 @@ pub struct ApiToken {
 }
 
 /// Creates a token and returns it in clear, once; only its hash is stored.
-pub async fn create_token(c: &mut AnyConnection, actor: &Actor, user: UserId, name: &str) -> Result<(ApiToken, String)> {
+pub async fn create_token(
+    c: &mut AnyConnection,
+    actor: &Actor,
+    user: UserId,
+    name: &str,
+) -> Result<(ApiToken, String)> {
     let u = get(c, user).await?.ok_or(StoreError::NotFound)?;
     let mut e = ValidationErrors::new();
     check_text(&mut e, "name", Some(name), 100, false);
@@ -450,7 +450,15 @@ pub async fn create_token(c: &mut AnyConnection, actor: &Actor, user: UserId, na
     )
     .await?;
     Ok((
-        ApiToken { id: TokenId(id), user_id: user, name: name.trim().to_owned(), prefix, created_at: t, last_used_at: None, revoked_at: None },
+        ApiToken {
+            id: TokenId(id),
+            user_id: user,
+            name: name.trim().to_owned(),
+            prefix,
+            created_at: t,
+            last_used_at: None,
+            revoked_at: None,
+        },
         token,
     ))
 }
@@ -499,7 +507,16 @@ pub async fn revoke_token(c: &mut AnyConnection, actor: &Actor, user: UserId, id
     if n == 0 {
         return Err(StoreError::NotFound);
     }
-    audit::record(c, actor, ObjectType::User, user.0, Some(u.entity_id), AuditAction::TokenRevoke, &[FieldChange { field: "token".into(), old: Some(id.to_string()), new: None }]).await?;
+    audit::record(
+        c,
+        actor,
+        ObjectType::User,
+        user.0,
+        Some(u.entity_id),
+        AuditAction::TokenRevoke,
+        &[FieldChange { field: "token".into(), old: Some(id.to_string()), new: None }],
+    )
+    .await?;
     Ok(())
 }
 
@@ -529,11 +546,12 @@ pub async fn token_user(c: &mut AnyConnection, token: &str) -> Result<Option<Use
 
 /// When the key (an account or an address) may try again, if it is blocked now.
 pub async fn throttle_blocked_until(c: &mut AnyConnection, key: &str) -> Result<Option<String>> {
-    let row: Option<(String,)> = sqlx::query_as("SELECT blocked_until FROM login_failures WHERE key = $1 AND blocked_until > $2")
-        .bind(key)
-        .bind(now())
-        .fetch_optional(c)
-        .await?;
+    let row: Option<(String,)> =
+        sqlx::query_as("SELECT blocked_until FROM login_failures WHERE key = $1 AND blocked_until > $2")
+            .bind(key)
+            .bind(now())
+            .fetch_optional(c)
+            .await?;
     Ok(row.map(|r| r.0))
 }
 

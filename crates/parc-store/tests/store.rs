@@ -1,7 +1,7 @@
 //! The store's story suite, run against SQLite and (when reachable) PostgreSQL.
 
 use parc_core::assets::{AssetInput, AssetKind};
-use parc_core::permissions::{Grant, Grants, Object, Action, Profile};
+use parc_core::permissions::{Action, Grant, Grants, Object, Profile};
 use parc_core::query::{AssetField, AssetQuery, FieldFilter, FilterOp};
 use parc_core::{EntityId, UserId};
 use parc_store::entities::{self, EntityInput};
@@ -16,9 +16,13 @@ fn actor() -> Actor {
 
 async fn entity(db: &TestDb, name: &str, parent: Option<EntityId>) -> EntityId {
     let mut tx = db.store.write().await.unwrap();
-    let e = entities::create(&mut tx, &actor(), &EntityInput { name: Some(name.into()), parent_id: parent.map(|p| p.0), comment: None })
-        .await
-        .unwrap();
+    let e = entities::create(
+        &mut tx,
+        &actor(),
+        &EntityInput { name: Some(name.into()), parent_id: parent.map(|p| p.0), comment: None },
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
     e.id
 }
@@ -53,35 +57,133 @@ async fn story(db: &TestDb) {
     // Entity names are unique among siblings; cycles are refused.
     {
         let mut tx = store.write().await.unwrap();
-        let err = entities::create(&mut tx, &actor(), &EntityInput { name: Some("Collège Jean Moulin".into()), parent_id: Some(county.0), comment: None }).await.unwrap_err();
+        let err = entities::create(
+            &mut tx,
+            &actor(),
+            &EntityInput { name: Some("Collège Jean Moulin".into()), parent_id: Some(county.0), comment: None },
+        )
+        .await
+        .unwrap_err();
         assert!(matches!(err, StoreError::Validation(ref v) if v.fields[0].code == "name_taken"), "{err:?}");
         drop(tx);
         let mut tx = store.write().await.unwrap();
-        let err = entities::update(&mut tx, &actor(), county, &EntityInput { parent_id: Some(school.0), ..Default::default() }).await.unwrap_err();
+        let err = entities::update(
+            &mut tx,
+            &actor(),
+            county,
+            &EntityInput { parent_id: Some(school.0), ..Default::default() },
+        )
+        .await
+        .unwrap_err();
         assert!(matches!(err, StoreError::Validation(ref v) if v.fields[0].code == "cycle"), "{err:?}");
     }
 
     // Locations: site > building > room within one entity.
     let mut tx = store.write().await.unwrap();
-    let site = locations::create(&mut tx, &actor(), &LocationInput { entity_id: Some(school.0), kind: Some("site".into()), name: Some("Site principal".into()), ..Default::default() }).await.unwrap();
-    let bat = locations::create(&mut tx, &actor(), &LocationInput { entity_id: Some(school.0), kind: Some("building".into()), parent_id: Some(site.id.0), name: Some("Bâtiment A".into()), ..Default::default() }).await.unwrap();
-    let room = locations::create(&mut tx, &actor(), &LocationInput { entity_id: Some(school.0), kind: Some("room".into()), parent_id: Some(bat.id.0), name: Some("Salle 12".into()), ..Default::default() }).await.unwrap();
+    let site = locations::create(
+        &mut tx,
+        &actor(),
+        &LocationInput {
+            entity_id: Some(school.0),
+            kind: Some("site".into()),
+            name: Some("Site principal".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let bat = locations::create(
+        &mut tx,
+        &actor(),
+        &LocationInput {
+            entity_id: Some(school.0),
+            kind: Some("building".into()),
+            parent_id: Some(site.id.0),
+            name: Some("Bâtiment A".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let room = locations::create(
+        &mut tx,
+        &actor(),
+        &LocationInput {
+            entity_id: Some(school.0),
+            kind: Some("room".into()),
+            parent_id: Some(bat.id.0),
+            name: Some("Salle 12".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(room.path, "Site principal > Bâtiment A > Salle 12");
     tx.commit().await.unwrap();
     let mut tx = store.write().await.unwrap();
-    let err = locations::create(&mut tx, &actor(), &LocationInput { entity_id: Some(town.0), kind: Some("room".into()), parent_id: Some(bat.id.0), name: Some("X".into()), ..Default::default() }).await.unwrap_err();
+    let err = locations::create(
+        &mut tx,
+        &actor(),
+        &LocationInput {
+            entity_id: Some(town.0),
+            kind: Some("room".into()),
+            parent_id: Some(bat.id.0),
+            name: Some("X".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(err, StoreError::Validation(_)));
     drop(tx);
 
     // Users and grants.
     let mut tx = store.write().await.unwrap();
-    let _rolled_back = users::create(&mut tx, &actor(), &UserInput { login: Some("mdupont".into()), display_name: Some("Marie Dupont".into()), entity_id: Some(school.0), ..Default::default() }, None).await.unwrap();
-    let dup = users::create(&mut tx, &actor(), &UserInput { login: Some("MDUPONT".into()), entity_id: Some(school.0), ..Default::default() }, None).await.unwrap_err();
+    let _rolled_back = users::create(
+        &mut tx,
+        &actor(),
+        &UserInput {
+            login: Some("mdupont".into()),
+            display_name: Some("Marie Dupont".into()),
+            entity_id: Some(school.0),
+            ..Default::default()
+        },
+        None,
+    )
+    .await
+    .unwrap();
+    let dup = users::create(
+        &mut tx,
+        &actor(),
+        &UserInput { login: Some("MDUPONT".into()), entity_id: Some(school.0), ..Default::default() },
+        None,
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(dup, StoreError::Validation(ref v) if v.fields[0].code == "login_taken"), "{dup:?}");
     drop(tx);
     let mut tx = store.write().await.unwrap();
-    let teacher = users::create(&mut tx, &actor(), &UserInput { login: Some("mdupont".into()), display_name: Some("Marie Dupont".into()), entity_id: Some(school.0), ..Default::default() }, None).await.unwrap();
-    users::set_grants(&mut tx, &actor(), teacher.id, &[Grant { entity_id: school, profile: Profile::Requester, recursive: false }]).await.unwrap();
+    let teacher = users::create(
+        &mut tx,
+        &actor(),
+        &UserInput {
+            login: Some("mdupont".into()),
+            display_name: Some("Marie Dupont".into()),
+            entity_id: Some(school.0),
+            ..Default::default()
+        },
+        None,
+    )
+    .await
+    .unwrap();
+    users::set_grants(
+        &mut tx,
+        &actor(),
+        teacher.id,
+        &[Grant { entity_id: school, profile: Profile::Requester, recursive: false }],
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
 
     // Assets: create, unique tag per entity, PUK encrypted.
@@ -90,29 +192,56 @@ async fn story(db: &TestDb) {
     input.location_id = Some(room.id.0);
     input.assigned_user_id = Some(teacher.id.0);
     let _rolled_back = assets::create(&mut tx, &actor(), store.cipher(), &input.validate(None).unwrap()).await.unwrap();
-    let again = assets::create(&mut tx, &actor(), store.cipher(), &computer(school, "PC-2", "GPI-0001").validate(None).unwrap()).await.unwrap_err();
+    let again = assets::create(
+        &mut tx,
+        &actor(),
+        store.cipher(),
+        &computer(school, "PC-2", "GPI-0001").validate(None).unwrap(),
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(again, StoreError::Validation(ref v) if v.fields[0].code == "tag_taken"), "{again:?}");
     drop(tx);
     let mut tx = store.write().await.unwrap();
     let pc = assets::create(&mut tx, &actor(), store.cipher(), &input.validate(None).unwrap()).await.unwrap();
     // Same tag in another entity is fine.
-    assets::create(&mut tx, &actor(), store.cipher(), &computer(town, "PC-MAIRIE", "GPI-0001").validate(None).unwrap()).await.unwrap();
-    let sim_in = AssetInput { kind: Some("sim_card".into()), entity_id: Some(school.0), name: Some("SIM 0612345678".into()), iccid: Some("8933150319080000009".into()), puk: Some("12345678".into()), line_number: Some("0612345678".into()), ..Default::default() };
+    assets::create(&mut tx, &actor(), store.cipher(), &computer(town, "PC-MAIRIE", "GPI-0001").validate(None).unwrap())
+        .await
+        .unwrap();
+    let sim_in = AssetInput {
+        kind: Some("sim_card".into()),
+        entity_id: Some(school.0),
+        name: Some("SIM 0612345678".into()),
+        iccid: Some("8933150319080000009".into()),
+        puk: Some("12345678".into()),
+        line_number: Some("0612345678".into()),
+        ..Default::default()
+    };
     let sim = assets::create(&mut tx, &actor(), store.cipher(), &sim_in.validate(None).unwrap()).await.unwrap();
-    let phone_in = AssetInput { kind: Some("mobile_phone".into()), entity_id: Some(school.0), name: Some("Samsung A15".into()), imei: Some("490154203237518".into()), ..Default::default() };
+    let phone_in = AssetInput {
+        kind: Some("mobile_phone".into()),
+        entity_id: Some(school.0),
+        name: Some("Samsung A15".into()),
+        imei: Some("490154203237518".into()),
+        ..Default::default()
+    };
     let phone = assets::create(&mut tx, &actor(), store.cipher(), &phone_in.validate(None).unwrap()).await.unwrap();
     tx.commit().await.unwrap();
 
     let mut c = store.read().await.unwrap();
     let sim_a = assets::get(&mut c, sim).await.unwrap().unwrap();
     assert!(sim_a.has_puk);
-    let (raw,): (Option<String>,) = sqlx::query_as("SELECT puk_enc FROM assets WHERE id = $1").bind(sim.0).fetch_one(&mut *c).await.unwrap();
+    let (raw,): (Option<String>,) =
+        sqlx::query_as("SELECT puk_enc FROM assets WHERE id = $1").bind(sim.0).fetch_one(&mut *c).await.unwrap();
     assert!(!raw.unwrap().contains("12345678"), "PUK is encrypted at rest");
     drop(c);
 
     // Reveal is audited; links replace the previous one.
     let mut tx = store.write().await.unwrap();
-    assert_eq!(assets::reveal_puk(&mut tx, &actor(), store.cipher(), &sim_a).await.unwrap().as_deref(), Some("12345678"));
+    assert_eq!(
+        assets::reveal_puk(&mut tx, &actor(), store.cipher(), &sim_a).await.unwrap().as_deref(),
+        Some("12345678")
+    );
     let phone_a = assets::get(&mut tx, phone).await.unwrap().unwrap();
     let l = assets::link(&mut tx, &actor(), &sim_a, &phone_a).await.unwrap();
     assert_eq!(l.to_asset_id, phone);
@@ -154,11 +283,24 @@ async fn story(db: &TestDb) {
         assert!(!found.is_empty(), "search {q}");
         assert!(found.iter().all(|a| a.entity_id == school), "{q}");
     }
-    let q = AssetQuery { filters: vec![FieldFilter { field: AssetField::Kind, op: FilterOp::Eq, value: "computer".into() }], ..Default::default() };
+    let q = AssetQuery {
+        filters: vec![FieldFilter { field: AssetField::Kind, op: FilterOp::Eq, value: "computer".into() }],
+        ..Default::default()
+    };
     assert_eq!(assets::list(&mut c, store.backend(), &scope, UserId(0), &q).await.unwrap().total, 1);
-    let q = AssetQuery { filters: vec![FieldFilter { field: AssetField::Serial, op: FilterOp::Contains, value: "%".into() }], ..Default::default() };
-    assert_eq!(assets::list(&mut c, store.backend(), &scope, UserId(0), &q).await.unwrap().total, 0, "LIKE wildcards are escaped");
-    let q = AssetQuery { filters: vec![FieldFilter { field: AssetField::LocationId, op: FilterOp::Eq, value: "1 OR 1=1".into() }], ..Default::default() };
+    let q = AssetQuery {
+        filters: vec![FieldFilter { field: AssetField::Serial, op: FilterOp::Contains, value: "%".into() }],
+        ..Default::default()
+    };
+    assert_eq!(
+        assets::list(&mut c, store.backend(), &scope, UserId(0), &q).await.unwrap().total,
+        0,
+        "LIKE wildcards are escaped"
+    );
+    let q = AssetQuery {
+        filters: vec![FieldFilter { field: AssetField::LocationId, op: FilterOp::Eq, value: "1 OR 1=1".into() }],
+        ..Default::default()
+    };
     assert!(assets::list(&mut c, store.backend(), &scope, UserId(0), &q).await.is_err());
     let q = AssetQuery { sort: AssetField::Name, desc: true, per_page: 2, page: 2, ..Default::default() };
     let p2 = assets::list(&mut c, store.backend(), &scope, UserId(0), &q).await.unwrap();
@@ -175,7 +317,14 @@ async fn story(db: &TestDb) {
     // Renaming the user refreshes search.
     drop(c);
     let mut tx = store.write().await.unwrap();
-    users::update(&mut tx, &actor(), teacher.id, &UserInput { display_name: Some("Marie Durand".into()), ..Default::default() }).await.unwrap();
+    users::update(
+        &mut tx,
+        &actor(),
+        teacher.id,
+        &UserInput { display_name: Some("Marie Durand".into()), ..Default::default() },
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
     let mut c = store.read().await.unwrap();
     assert_eq!(assets::search(&mut c, store.backend(), &scope, UserId(0), "durand", 5).await.unwrap().len(), 1);
@@ -184,7 +333,14 @@ async fn story(db: &TestDb) {
     drop(c);
     {
         let mut tx = store.write().await.unwrap();
-        assets::create(&mut tx, &actor(), store.cipher(), &computer(school, "ROLLED-BACK", "GPI-RB").validate(None).unwrap()).await.unwrap();
+        assets::create(
+            &mut tx,
+            &actor(),
+            store.cipher(),
+            &computer(school, "ROLLED-BACK", "GPI-RB").validate(None).unwrap(),
+        )
+        .await
+        .unwrap();
     }
     let mut c = store.read().await.unwrap();
     assert!(assets::search(&mut c, store.backend(), &scope, UserId(0), "ROLLED-BACK", 5).await.unwrap().is_empty());

@@ -38,11 +38,7 @@ pub struct Ctx {
 
 impl Ctx {
     pub fn actor(&self) -> Actor {
-        Actor {
-            user_id: Some(self.user.id),
-            label: self.user.login.clone(),
-            request_id: Some(self.request_id.clone()),
-        }
+        Actor { user_id: Some(self.user.id), label: self.user.login.clone(), request_id: Some(self.request_id.clone()) }
     }
 
     pub fn scope(&self, object: Object, action: Action) -> Scope {
@@ -88,11 +84,7 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 pub fn request_id(headers: &HeaderMap) -> String {
-    headers
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("-")
-        .to_owned()
+    headers.get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-").to_owned()
 }
 
 /// The language of a request without a signed-in user: cookie, then browser, then setting.
@@ -101,10 +93,7 @@ pub fn anonymous_lang(headers: &HeaderMap, default: &str) -> Lang {
     jar.get(LANG_COOKIE)
         .and_then(|c| Lang::parse(c.value()))
         .or_else(|| {
-            headers
-                .get(header::ACCEPT_LANGUAGE)
-                .and_then(|v| v.to_str().ok())
-                .and_then(Lang::from_accept_language)
+            headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).and_then(Lang::from_accept_language)
         })
         .or_else(|| Lang::parse(default))
         .unwrap_or_default()

@@ -120,10 +120,9 @@ impl IntoResponse for AppError {
         let status = self.status();
         let code = self.code();
         let (message, details) = match &self {
-            AppError::Validation(v) => (
-                "some fields are invalid".to_owned(),
-                serde_json::json!({ "fields": v.fields }),
-            ),
+            AppError::Validation(v) => {
+                ("some fields are invalid".to_owned(), serde_json::json!({ "fields": v.fields }))
+            }
             AppError::Internal(detail) => {
                 // Logged once, here, inside the request span that carries the request id.
                 tracing::error!(error = %detail, "internal error");

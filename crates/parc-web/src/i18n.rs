@@ -34,16 +34,12 @@ impl Lang {
             .filter_map(|part| {
                 let mut it = part.trim().split(';');
                 let tag = it.next()?.trim();
-                let q = it
-                    .find_map(|p| p.trim().strip_prefix("q=").and_then(|v| v.parse::<f32>().ok()))
-                    .unwrap_or(1.0);
+                let q = it.find_map(|p| p.trim().strip_prefix("q=").and_then(|v| v.parse::<f32>().ok())).unwrap_or(1.0);
                 Some((q, tag))
             })
             .collect();
         langs.sort_by(|a, b| b.0.partial_cmp(&a.0).unwrap_or(std::cmp::Ordering::Equal));
-        langs
-            .into_iter()
-            .find_map(|(_, tag)| Lang::parse(tag.split('-').next().unwrap_or(tag)))
+        langs.into_iter().find_map(|(_, tag)| Lang::parse(tag.split('-').next().unwrap_or(tag)))
     }
 }
 
@@ -70,9 +66,7 @@ impl I18n {
     pub fn load() -> I18n {
         let mut i = I18n::default();
         for (lang, name, text) in FILES {
-            let table: toml::Table = text
-                .parse()
-                .unwrap_or_else(|e| panic!("i18n/{}/{name}.toml: {e}", lang.code()));
+            let table: toml::Table = text.parse().unwrap_or_else(|e| panic!("i18n/{}/{name}.toml: {e}", lang.code()));
             let map = match lang {
                 Lang::Fr => &mut i.fr,
                 Lang::En => &mut i.en,
@@ -150,10 +144,7 @@ mod tests {
     fn templates_and_code_use_known_keys() {
         let i = I18n::load();
         let mut unknown = Vec::new();
-        let roots = [
-            concat!(env!("CARGO_MANIFEST_DIR"), "/templates"),
-            concat!(env!("CARGO_MANIFEST_DIR"), "/src"),
-        ];
+        let roots = [concat!(env!("CARGO_MANIFEST_DIR"), "/templates"), concat!(env!("CARGO_MANIFEST_DIR"), "/src")];
         for root in roots {
             for path in walk(std::path::Path::new(root)) {
                 let text = std::fs::read_to_string(&path).unwrap();

@@ -121,38 +121,33 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::routes(state.clone()))
         .layer(axum::extract::DefaultBodyLimit::max(max_body))
         .layer(SetResponseHeaderLayer::if_not_present(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(csp)))
-        .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
         .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         .layer(axum::middleware::from_fn(auth::cross_origin_guard))
         .layer(axum::middleware::from_fn(error::with_request_id))
         .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(
-            TraceLayer::new_for_http().make_span_with(|req: &Request| {
-                let route = req
-                    .extensions()
-                    .get::<MatchedPath>()
-                    .map(|m| m.as_str().to_owned())
-                    .unwrap_or_else(|| "-".into());
-                let id = req
-                    .headers()
-                    .get("x-request-id")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("-")
-                    .to_owned();
-                if route == "/healthz" {
-                    tracing::debug_span!("request", method = %req.method(), route, request_id = id)
-                } else {
-                    tracing::info_span!("request", method = %req.method(), route, request_id = id)
-                }
-            }),
-        )
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            let route =
+                req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned()).unwrap_or_else(|| "-".into());
+            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-").to_owned();
+            if route == "/healthz" {
+                tracing::debug_span!("request", method = %req.method(), route, request_id = id)
+            } else {
+                tracing::info_span!("request", method = %req.method(), route, request_id = id)
+            }
+        }))
         .layer(SetRequestIdLayer::x_request_id(MakeId))
         .with_state(state)
 }
 
 /// 200 when the database answers, 503 otherwise.
-async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) -> (axum::http::StatusCode, &'static str) {
+async fn healthz(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> (axum::http::StatusCode, &'static str) {
     match state.store.ping().await {
         Ok(()) => (axum::http::StatusCode::OK, "ok"),
         Err(e) => {

@@ -87,7 +87,10 @@ mod tests {
 
     #[test]
     fn parses_filters() {
-        let q = parse_asset_query(Some("q=pc&kind=computer&warranty_end__lt=2025-01-01&sort=updated_at&desc=1&page=2&status=")).unwrap();
+        let q = parse_asset_query(Some(
+            "q=pc&kind=computer&warranty_end__lt=2025-01-01&sort=updated_at&desc=1&page=2&status=",
+        ))
+        .unwrap();
         assert_eq!(q.text.as_deref(), Some("pc"));
         assert_eq!(q.filters.len(), 2);
         assert_eq!(q.filters[1].op, FilterOp::Lt);

@@ -57,8 +57,14 @@ pub async fn run(cmd: BenchCommand, cfg: &Config) -> Result<()> {
     let e0 = entity_ids[3].0;
     let scenarios: Vec<(&str, Box<dyn Fn(usize) -> String>)> = vec![
         ("list: first page", Box::new(|_| "/api/v1/assets?per_page=50".to_owned())),
-        ("list: filtered (kind+status+entity)", Box::new(move |_| format!("/api/v1/assets?kind=computer&status=in_use&entity_id={e0}"))),
-        ("list: sorted (updated_at desc), page 3", Box::new(|_| "/api/v1/assets?sort=updated_at&desc=1&page=3".to_owned())),
+        (
+            "list: filtered (kind+status+entity)",
+            Box::new(move |_| format!("/api/v1/assets?kind=computer&status=in_use&entity_id={e0}")),
+        ),
+        (
+            "list: sorted (updated_at desc), page 3",
+            Box::new(|_| "/api/v1/assets?sort=updated_at&desc=1&page=3".to_owned()),
+        ),
         ("list: free text", Box::new(|i| format!("/api/v1/assets?q=salle-{}", 100 + i % 50))),
         ("list: HTML page", Box::new(|_| "/assets".to_owned())),
         ("search: asset tag", Box::new(move |i| format!("/api/v1/search?q=GPI-{:07}", (i * 7919) % count.max(1)))),
@@ -91,7 +97,13 @@ pub async fn run(cmd: BenchCommand, cfg: &Config) -> Result<()> {
         }
         times.sort();
         let p = |q: f64| ms(times[((times.len() as f64 * q).ceil() as usize).saturating_sub(1).min(times.len() - 1)]);
-        println!("{:<42} {:>9.2} {:>9.2} {:>9.2}", name, p(0.50), p(0.99), ms(*times.last().unwrap_or(&Duration::ZERO)));
+        println!(
+            "{:<42} {:>9.2} {:>9.2} {:>9.2}",
+            name,
+            p(0.50),
+            p(0.99),
+            ms(*times.last().unwrap_or(&Duration::ZERO))
+        );
     }
     if let Some(rss) = rss_mb() {
         println!("process RSS after the run: {rss:.1} MB");
@@ -116,14 +128,30 @@ async fn ensure_entities(store: &parc_store::Store) -> Result<(EntityId, Vec<Ent
     let actor = Actor::system("bench");
     let root = match all.iter().find(|e| e.name == "Bench" && e.parent_id.is_none()) {
         Some(e) => e.id,
-        None => entities::create(&mut tx, &actor, &EntityInput { name: Some("Bench".into()), parent_id: None, comment: None }).await?.id,
+        None => {
+            entities::create(
+                &mut tx,
+                &actor,
+                &EntityInput { name: Some("Bench".into()), parent_id: None, comment: None },
+            )
+            .await?
+            .id
+        }
     };
     let mut ids = Vec::new();
     for i in 0..SCHOOLS {
         let name = format!("Collège bench {i:02}");
         let id = match all.iter().find(|e| e.name == name && e.parent_id == Some(root)) {
             Some(e) => e.id,
-            None => entities::create(&mut tx, &actor, &EntityInput { name: Some(name), parent_id: Some(root.0), comment: None }).await?.id,
+            None => {
+                entities::create(
+                    &mut tx,
+                    &actor,
+                    &EntityInput { name: Some(name), parent_id: Some(root.0), comment: None },
+                )
+                .await?
+                .id
+            }
         };
         ids.push(id);
     }
@@ -134,16 +162,33 @@ async fn ensure_entities(store: &parc_store::Store) -> Result<(EntityId, Vec<Ent
 /// Adds assets until the bench entities hold `count`, in transactions of 5000.
 async fn seed(store: &parc_store::Store, entity_ids: &[EntityId], count: usize) -> Result<usize> {
     let mut c = store.read().await?;
-    let scope = parc_core::permissions::Scope { full: entity_ids.iter().copied().collect(), own_only: Default::default() };
+    let scope =
+        parc_core::permissions::Scope { full: entity_ids.iter().copied().collect(), own_only: Default::default() };
     let have: i64 = assets::counts(&mut c, &scope, parc_core::UserId(0)).await?.iter().map(|x| x.2).sum();
     drop(c);
     let mut n = have as usize;
     if n >= count {
         return Ok(n);
     }
-    let kinds = ["computer", "computer", "computer", "monitor", "printer", "desk_phone", "network_equipment", "server", "projector", "peripheral"];
+    let kinds = [
+        "computer",
+        "computer",
+        "computer",
+        "monitor",
+        "printer",
+        "desk_phone",
+        "network_equipment",
+        "server",
+        "projector",
+        "peripheral",
+    ];
     let statuses = ["in_use", "in_use", "in_use", "in_stock", "in_repair", "loaned", "retired"];
-    let makers = [("Dell", "OptiPlex 7010"), ("HP", "ProDesk 400 G7"), ("Lenovo", "ThinkCentre M70q"), ("Dell", "Latitude 5440")];
+    let makers = [
+        ("Dell", "OptiPlex 7010"),
+        ("HP", "ProDesk 400 G7"),
+        ("Lenovo", "ThinkCentre M70q"),
+        ("Dell", "Latitude 5440"),
+    ];
     let actor = Actor::system("bench");
     let started = Instant::now();
     while n < count {
@@ -164,7 +209,15 @@ async fn seed(store: &parc_store::Store, entity_ids: &[EntityId], count: usize) 
                 model: Some(model.into()),
                 status: Some(statuses[i % statuses.len()].into()),
                 ip: with_net.then(|| format!("192.168.{}.{}", 200 + (i / 250) % 20, 10 + i % 240)),
-                mac: with_net.then(|| format!("02:00:{:02x}:{:02x}:{:02x}:{:02x}", (i >> 24) & 255, (i >> 16) & 255, (i >> 8) & 255, i & 255)),
+                mac: with_net.then(|| {
+                    format!(
+                        "02:00:{:02x}:{:02x}:{:02x}:{:02x}",
+                        (i >> 24) & 255,
+                        (i >> 16) & 255,
+                        (i >> 8) & 255,
+                        i & 255
+                    )
+                }),
                 purchase_date: Some(format!("20{:02}-0{}-1{}", 17 + i % 8, 1 + i % 9, i % 10)),
                 ..Default::default()
             };
@@ -173,7 +226,10 @@ async fn seed(store: &parc_store::Store, entity_ids: &[EntityId], count: usize) 
         }
         tx.commit().await?;
         n = end;
-        eprint!("\rseeding: {n}/{count} ({:.0} assets/s)", (n - have as usize) as f64 / started.elapsed().as_secs_f64());
+        eprint!(
+            "\rseeding: {n}/{count} ({:.0} assets/s)",
+            (n - have as usize) as f64 / started.elapsed().as_secs_f64()
+        );
     }
     eprintln!();
     Ok(n)
@@ -185,8 +241,20 @@ async fn bench_token(store: &parc_store::Store, root: EntityId) -> Result<String
     let user = match users::by_login(&mut tx, "bench").await? {
         Some((u, _)) => u,
         None => {
-            let u = users::create(&mut tx, &actor, &UserInput { login: Some("bench".into()), entity_id: Some(root.0), ..Default::default() }, None).await?;
-            users::set_grants(&mut tx, &actor, u.id, &[Grant { entity_id: root, profile: Profile::Technician, recursive: true }]).await?;
+            let u = users::create(
+                &mut tx,
+                &actor,
+                &UserInput { login: Some("bench".into()), entity_id: Some(root.0), ..Default::default() },
+                None,
+            )
+            .await?;
+            users::set_grants(
+                &mut tx,
+                &actor,
+                u.id,
+                &[Grant { entity_id: root, profile: Profile::Technician, recursive: true }],
+            )
+            .await?;
             u
         }
     };

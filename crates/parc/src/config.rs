@@ -70,8 +70,17 @@ impl std::fmt::Debug for Config {
 }
 
 const KEYS: &[&str] = &[
-    "data_dir", "listen", "database_url", "secret_key", "secret_key_file", "admin_password",
-    "secure_cookies", "session_hours", "max_body_mb", "log_format", "log",
+    "data_dir",
+    "listen",
+    "database_url",
+    "secret_key",
+    "secret_key_file",
+    "admin_password",
+    "secure_cookies",
+    "session_hours",
+    "max_body_mb",
+    "log_format",
+    "log",
 ];
 /// Secrets that may also come from a file named by `PARC_<KEY>_FILE`.
 const SECRET_KEYS: &[&str] = &["database_url", "secret_key", "admin_password"];
@@ -97,10 +106,7 @@ impl Config {
             fig = fig.merge(Toml::file(f));
         }
         fig = fig.merge(Env::prefixed("PARC_").only(KEYS));
-        let mut cfg: Config = fig
-            .merge(Serialized::defaults(overrides))
-            .extract()
-            .context("invalid configuration")?;
+        let mut cfg: Config = fig.merge(Serialized::defaults(overrides)).extract().context("invalid configuration")?;
         for key in SECRET_KEYS {
             let var = format!("PARC_{}_FILE", key.to_uppercase());
             if let Ok(path) = std::env::var(&var) {
@@ -267,7 +273,11 @@ mod tests {
 
     #[test]
     fn debug_redacts_secrets() {
-        let c = Config { admin_password: "hunter2hunter2".into(), database_url: "postgres://u:pw@h/db".into(), ..Default::default() };
+        let c = Config {
+            admin_password: "hunter2hunter2".into(),
+            database_url: "postgres://u:pw@h/db".into(),
+            ..Default::default()
+        };
         let d = format!("{c:?}");
         assert!(!d.contains("hunter2"));
         assert!(!d.contains(":pw@"));

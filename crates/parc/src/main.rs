@@ -120,11 +120,8 @@ fn main() -> Result<()> {
         Command::Serve { listen, .. } => listen.clone(),
         _ => None,
     };
-    let overrides = Overrides {
-        data_dir: cli.global.data_dir.clone(),
-        listen,
-        database_url: cli.global.database_url.clone(),
-    };
+    let overrides =
+        Overrides { data_dir: cli.global.data_dir.clone(), listen, database_url: cli.global.database_url.clone() };
     let cfg = Config::load(cli.global.config.as_deref(), &overrides)?;
     init_logging(&cfg);
     Config::warn_unknown_env();
@@ -133,7 +130,8 @@ fn main() -> Result<()> {
 }
 
 fn init_logging(cfg: &Config) {
-    let filter = tracing_subscriber::EnvFilter::try_new(&cfg.log).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let filter =
+        tracing_subscriber::EnvFilter::try_new(&cfg.log).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     if cfg.log_format == "json" {
         builder.json().init();
@@ -163,7 +161,9 @@ async fn bootstrap(store: &Store, cfg: &Config) -> Result<(EntityId, Option<Stri
         Some(e) => e.id,
         None => {
             let name = parc_store::settings::get(&mut tx).await?.organisation_name;
-            entities::create(&mut tx, &actor, &EntityInput { name: Some(name), parent_id: None, comment: None }).await?.id
+            entities::create(&mut tx, &actor, &EntityInput { name: Some(name), parent_id: None, comment: None })
+                .await?
+                .id
         }
     };
     let mut shown = None;
@@ -181,11 +181,22 @@ async fn bootstrap(store: &Store, cfg: &Config) -> Result<(EntityId, Option<Stri
         let admin = users::create(
             &mut tx,
             &actor,
-            &UserInput { login: Some("admin".into()), display_name: Some("Administrateur".into()), entity_id: Some(root.0), ..Default::default() },
+            &UserInput {
+                login: Some("admin".into()),
+                display_name: Some("Administrateur".into()),
+                entity_id: Some(root.0),
+                ..Default::default()
+            },
             Some(&hash),
         )
         .await?;
-        users::set_grants(&mut tx, &actor, admin.id, &[Grant { entity_id: root, profile: Profile::SuperAdmin, recursive: true }]).await?;
+        users::set_grants(
+            &mut tx,
+            &actor,
+            admin.id,
+            &[Grant { entity_id: root, profile: Profile::SuperAdmin, recursive: true }],
+        )
+        .await?;
         if generated {
             shown = Some(password);
         } else {
@@ -270,7 +281,10 @@ async fn serve(cfg: Config, demo: bool) -> Result<()> {
         let any_asset = {
             let mut c = store.read().await?;
             let tree = entities::tree(&mut c).await?;
-            let scope = parc_core::permissions::Scope { full: tree.subtree(root).into_iter().collect(), own_only: Default::default() };
+            let scope = parc_core::permissions::Scope {
+                full: tree.subtree(root).into_iter().collect(),
+                own_only: Default::default(),
+            };
             !parc_store::assets::counts(&mut c, &scope, parc_core::UserId(0)).await?.is_empty()
         };
         if !any_asset {
@@ -287,7 +301,8 @@ async fn serve(cfg: Config, demo: bool) -> Result<()> {
     };
     let state = parc_web::AppState::new(store.clone(), web).await?;
     let app = parc_web::router(state);
-    let listener = tokio::net::TcpListener::bind(&cfg.listen).await.with_context(|| format!("cannot listen on {}", cfg.listen))?;
+    let listener =
+        tokio::net::TcpListener::bind(&cfg.listen).await.with_context(|| format!("cannot listen on {}", cfg.listen))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, database = store.backend().name(), "Parc listening");
     // The URL line comes last so that scripts can read the banner up to it.
@@ -315,7 +330,13 @@ async fn user_command(cmd: UserCommand, cfg: &Config) -> Result<()> {
             let u = users::create(
                 &mut tx,
                 &actor,
-                &UserInput { login: Some(login), display_name: name, email, entity_id: Some(entity.0), ..Default::default() },
+                &UserInput {
+                    login: Some(login),
+                    display_name: name,
+                    email,
+                    entity_id: Some(entity.0),
+                    ..Default::default()
+                },
                 Some(&h),
             )
             .await
@@ -347,8 +368,18 @@ async fn user_command(cmd: UserCommand, cfg: &Config) -> Result<()> {
             let all: Vec<i64> = entities::list_all(&mut c).await?.iter().map(|e| e.id.0).collect();
             for u in users::list(&mut c, &all, None, 100_000).await? {
                 let g = users::grants(&mut c, u.id).await?;
-                let profiles: Vec<String> = g.0.iter().map(|g| format!("{}@{}{}", g.profile, g.entity_id, if g.recursive { "+" } else { "" })).collect();
-                println!("{}\t{}\t{}\t{}\t{}", u.id, u.login, u.display_name, if u.active { "active" } else { "disabled" }, profiles.join(","));
+                let profiles: Vec<String> =
+                    g.0.iter()
+                        .map(|g| format!("{}@{}{}", g.profile, g.entity_id, if g.recursive { "+" } else { "" }))
+                        .collect();
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    u.id,
+                    u.login,
+                    u.display_name,
+                    if u.active { "active" } else { "disabled" },
+                    profiles.join(",")
+                );
             }
         }
     }

@@ -30,11 +30,8 @@ pub fn read_csv(bytes: &[u8], limits: &Limits) -> Result<Table, DocError> {
         Some((delimiter, len)) => (delimiter, &text[len..]),
         None => (detect_delimiter(&text), &text[..]),
     };
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(delimiter)
-        .from_reader(body.as_bytes());
+    let mut reader =
+        csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(delimiter).from_reader(body.as_bytes());
     let mut builder = TableBuilder::new(limits);
     let mut record = csv::StringRecord::new();
     // The csv crate reports a record's position before the line breaks (and
@@ -43,20 +40,10 @@ pub fn read_csv(bytes: &[u8], limits: &Limits) -> Result<Table, DocError> {
     let bytes = body.as_bytes();
     let (mut counted_to, mut line) = (0, 1);
     // Reading a `&str` cannot hit the crate's only error, invalid UTF-8.
-    while reader
-        .read_record(&mut record)
-        .map_err(|e| DocError::Malformed(e.to_string()))?
-    {
-        let reported = record
-            .position()
-            .and_then(|p| usize::try_from(p.byte()).ok())
-            .unwrap_or(counted_to);
+    while reader.read_record(&mut record).map_err(|e| DocError::Malformed(e.to_string()))? {
+        let reported = record.position().and_then(|p| usize::try_from(p.byte()).ok()).unwrap_or(counted_to);
         let breaks = bytes.get(reported..).unwrap_or_default();
-        let start = reported
-            + breaks
-                .iter()
-                .take_while(|&&b| b == b'\r' || b == b'\n')
-                .count();
+        let start = reported + breaks.iter().take_while(|&&b| b == b'\r' || b == b'\n').count();
         let skipped = bytes.get(counted_to..start).unwrap_or_default();
         line += skipped.iter().filter(|&&b| b == b'\n').count();
         counted_to = counted_to.max(start);
@@ -74,9 +61,7 @@ fn sep_line(text: &str) -> Result<Option<(u8, usize)>, DocError> {
     };
     match sep.as_bytes() {
         [delimiter] => Ok(Some((*delimiter, first.len()))),
-        _ => Err(DocError::Malformed(format!(
-            "line 1: unusable delimiter declaration \"{first}\""
-        ))),
+        _ => Err(DocError::Malformed(format!("line 1: unusable delimiter declaration \"{first}\""))),
     }
 }
 
@@ -85,18 +70,14 @@ fn sep_line(text: &str) -> Result<Option<(u8, usize)>, DocError> {
 /// formula (starting with `=`, `+`, `-`, `@`, tab or carriage return) get a
 /// leading `'`, except plain signed numbers such as `-12,5`.
 pub fn write_csv(headers: &[String], rows: &[Vec<String>]) -> Vec<u8> {
-    let mut writer = csv::WriterBuilder::new()
-        .flexible(true)
-        .terminator(csv::Terminator::CRLF)
-        .from_writer(BOM.to_vec());
+    let mut writer =
+        csv::WriterBuilder::new().flexible(true).terminator(csv::Terminator::CRLF).from_writer(BOM.to_vec());
     for record in std::iter::once(headers).chain(rows.iter().map(Vec::as_slice)) {
         writer
             .write_record(record.iter().map(|cell| neutralise_formula(cell)))
             .expect("writing CSV to memory cannot fail");
     }
-    writer
-        .into_inner()
-        .expect("flushing CSV to memory cannot fail")
+    writer.into_inner().expect("flushing CSV to memory cannot fail")
 }
 
 /// Prefixes `cell` with a quote if a spreadsheet could run it as a formula.
@@ -114,9 +95,7 @@ fn is_signed_number(cell: &str) -> bool {
         return false;
     };
     let (int, frac) = digits.split_once(['.', ',']).unwrap_or((digits, "0"));
-    [int, frac]
-        .iter()
-        .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
+    [int, frac].iter().all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Decodes the bytes of a text file; see [`read_csv`] for the rules.
@@ -124,9 +103,7 @@ fn decode(bytes: &[u8]) -> Result<Cow<'_, str>, DocError> {
     if let Some(rest) = bytes.strip_prefix(BOM) {
         return std::str::from_utf8(rest)
             .map(Cow::Borrowed)
-            .map_err(|e| DocError::InvalidUtf8 {
-                line: line_at(rest, e.valid_up_to()),
-            });
+            .map_err(|e| DocError::InvalidUtf8 { line: line_at(rest, e.valid_up_to()) });
     }
     if let Some(rest) = bytes.strip_prefix(b"\xFF\xFE") {
         return utf16(rest, u16::from_le_bytes).map(Cow::Owned);
@@ -136,11 +113,9 @@ fn decode(bytes: &[u8]) -> Result<Cow<'_, str>, DocError> {
     }
     match std::str::from_utf8(bytes) {
         Ok(text) => Ok(Cow::Borrowed(text)),
-        Err(e) => windows_1252(bytes)
-            .map(Cow::Owned)
-            .ok_or(DocError::InvalidUtf8 {
-                line: line_at(bytes, e.valid_up_to()),
-            }),
+        Err(e) => {
+            windows_1252(bytes).map(Cow::Owned).ok_or(DocError::InvalidUtf8 { line: line_at(bytes, e.valid_up_to()) })
+        }
     }
 }
 
@@ -155,9 +130,7 @@ fn utf16(bytes: &[u8], unit: fn([u8; 2]) -> u16) -> Result<String, DocError> {
         return Err(invalid());
     }
     let units = bytes.chunks_exact(2).map(|pair| unit([pair[0], pair[1]]));
-    char::decode_utf16(units)
-        .collect::<Result<String, _>>()
-        .map_err(|_| invalid())
+    char::decode_utf16(units).collect::<Result<String, _>>().map_err(|_| invalid())
 }
 
 /// Decodes non-UTF-8 bytes as Windows-1252 if that is plausible.
@@ -191,10 +164,7 @@ fn detect_delimiter(text: &str) -> u8 {
         }
     }
     // The first of the most frequent wins, hence ';' on ties.
-    let best = (0..CANDIDATES.len())
-        .rev()
-        .max_by_key(|&i| counts[i])
-        .unwrap_or(0);
+    let best = (0..CANDIDATES.len()).rev().max_by_key(|&i| counts[i]).unwrap_or(0);
     if counts[best] == 0 {
         b'\t'
     } else {
@@ -219,12 +189,7 @@ mod tests {
         let headers = strings(&["Numéro", "Désignation", "Quantité", "Note"]);
         let rows = vec![
             strings(&["INV-001", "Écran 24\" œil", "12", ""]),
-            strings(&[
-                "002",
-                "Chaise, bureau; « ergonomique »",
-                "3.5",
-                "ligne 1\nligne 2",
-            ]),
+            strings(&["002", "Chaise, bureau; « ergonomique »", "3.5", "ligne 1\nligne 2"]),
             strings(&["", "", "-4", "Ça coûte 5 €"]),
         ];
         let bytes = write_csv(&headers, &rows);
@@ -241,15 +206,10 @@ mod tests {
 
     #[test]
     fn formula_injection_is_neutralised() {
-        let rows = vec![strings(&[
-            "=1+1", "+33 1 23", "-2+3", "@SUM(A1)", "\tx", "-12,5", "+7", "a=b", "-",
-        ])];
+        let rows = vec![strings(&["=1+1", "+33 1 23", "-2+3", "@SUM(A1)", "\tx", "-12,5", "+7", "a=b", "-"])];
         let bytes = write_csv(&strings(&["a"]), &rows);
         let text = std::str::from_utf8(&bytes[BOM.len()..]).unwrap();
-        assert_eq!(
-            text,
-            "a\r\n'=1+1,'+33 1 23,'-2+3,'@SUM(A1),'\tx,\"-12,5\",+7,a=b,'-\r\n"
-        );
+        assert_eq!(text, "a\r\n'=1+1,'+33 1 23,'-2+3,'@SUM(A1),'\tx,\"-12,5\",+7,a=b,'-\r\n");
     }
 
     #[test]
@@ -257,26 +217,15 @@ mod tests {
         for (input, expected) in [
             (&b"tag;name\nA1;PC, portable\n"[..], ["A1", "PC, portable"]),
             (b"tag,name\nA1,\"PC; portable\"\n", ["A1", "PC; portable"]),
-            (
-                b"tag\tname\nA1\tPC, portable; neuf\n",
-                ["A1", "PC, portable; neuf"],
-            ),
+            (b"tag\tname\nA1\tPC, portable; neuf\n", ["A1", "PC, portable; neuf"]),
             (b"\"a;b\",name,x\nA1,PC,\n", ["A1", "PC"]),
             (b"sep=,\ntag;x,name\nA1;x,PC\n", ["A1;x", "PC"]),
         ] {
             let table = read(input).unwrap();
-            assert_eq!(
-                table.rows[0].cells[..2],
-                expected,
-                "{}",
-                String::from_utf8_lossy(input)
-            );
+            assert_eq!(table.rows[0].cells[..2], expected, "{}", String::from_utf8_lossy(input));
         }
         // sep= line keeps the line numbers of the file.
-        assert_eq!(
-            read(b"sep=,\ntag;x,name\nA1;x,PC\n").unwrap().rows[0].line,
-            3
-        );
+        assert_eq!(read(b"sep=,\ntag;x,name\nA1;x,PC\n").unwrap().rows[0].line, 3);
         // A single column keeps commas and semicolons.
         let table = read(b"name\nDupont, Jean; chef\n").unwrap();
         assert_eq!(table.rows[0].cells, ["Dupont, Jean; chef"]);
@@ -284,9 +233,7 @@ mod tests {
 
     #[test]
     fn bom_trim_and_blank_lines() {
-        let table =
-            read("\u{FEFF} tag ; name \r\n\r\n;;\r\n A1 ;  \u{e9}\r\n  \r\nA2\r\n".as_bytes())
-                .unwrap();
+        let table = read("\u{FEFF} tag ; name \r\n\r\n;;\r\n A1 ;  \u{e9}\r\n  \r\nA2\r\n".as_bytes()).unwrap();
         assert_eq!(table.headers, ["tag", "name"]);
         assert_eq!(table.rows.len(), 2);
         assert_eq!(table.rows[0].line, 4);
@@ -303,11 +250,7 @@ mod tests {
         assert_eq!(table.rows[0].cells, ["Œuvre", "5 €"]);
 
         let mut utf16 = vec![0xFF, 0xFE];
-        utf16.extend(
-            "tag\tnom\r\nA1\tÉcole\r\n"
-                .encode_utf16()
-                .flat_map(u16::to_le_bytes),
-        );
+        utf16.extend("tag\tnom\r\nA1\tÉcole\r\n".encode_utf16().flat_map(u16::to_le_bytes));
         let table = read(&utf16).unwrap();
         assert_eq!(table.rows[0].cells, ["A1", "École"]);
     }
@@ -334,25 +277,13 @@ mod tests {
         assert_eq!(table.rows[0].cells, ["1", "", ""]);
         assert_eq!(table.rows[1].cells, ["1", "2", "3"]);
         let err = read(b"a;b;c\n1;2;3\n\n1;2;3;4\n").unwrap_err();
-        assert!(
-            matches!(
-                err,
-                DocError::ExtraCells {
-                    line: 4,
-                    columns: 3
-                }
-            ),
-            "{err:?}"
-        );
+        assert!(matches!(err, DocError::ExtraCells { line: 4, columns: 3 }), "{err:?}");
         assert!(err.to_string().contains("line 4"));
     }
 
     #[test]
     fn limits_and_empty() {
-        let limits = Limits {
-            max_bytes: 1000,
-            max_rows: 2,
-        };
+        let limits = Limits { max_bytes: 1000, max_rows: 2 };
         assert_eq!(read_csv(b"a\n1\n2\n", &limits).unwrap().rows.len(), 2);
         let err = read_csv(b"a\n1\n2\n3\n", &limits).unwrap_err();
         assert!(matches!(err, DocError::TooManyRows { limit: 2 }));

@@ -51,9 +51,7 @@ pub fn read_xlsx(bytes: &[u8], limits: &Limits) -> Result<Table, DocError> {
         .min_by_key(|s| s.visible != SheetVisible::Visible)
         .map(|s| s.name.clone())
         .ok_or(DocError::Empty)?;
-    let mut cells = workbook
-        .worksheet_cells_reader(&sheet)
-        .map_err(xlsx_error)?;
+    let mut cells = workbook.worksheet_cells_reader(&sheet).map_err(xlsx_error)?;
 
     // Cells arrive row by row, left to right; empty cells are not stored.
     let mut builder = TableBuilder::new(limits);
@@ -75,9 +73,7 @@ pub fn read_xlsx(bytes: &[u8], limits: &Limits) -> Result<Table, DocError> {
         let column = usize::try_from(column)
             .ok()
             .filter(|&c| c < MAX_COLUMNS)
-            .ok_or_else(|| {
-                DocError::Malformed(format!("row {}: cell beyond the last column", line(row)))
-            })?;
+            .ok_or_else(|| DocError::Malformed(format!("row {}: cell beyond the last column", line(row))))?;
         let values = &mut current.1;
         if column >= values.len() {
             values.resize(column + 1, String::new());
@@ -112,13 +108,9 @@ fn check_archive(bytes: &[u8], max_total: u64) -> Result<(), DocError> {
         total = total.saturating_add(entry.size());
         if total > max_total {
             let limit = crate::human_bytes(usize::try_from(max_total).unwrap_or(usize::MAX));
-            return Err(DocError::UnsafeArchive(format!(
-                "it would inflate to more than {limit}"
-            )));
+            return Err(DocError::UnsafeArchive(format!("it would inflate to more than {limit}")));
         }
-        if entry.size() > RATIO_MIN_SIZE
-            && entry.size() / entry.compressed_size().max(1) > XLSX_MAX_RATIO
-        {
+        if entry.size() > RATIO_MIN_SIZE && entry.size() / entry.compressed_size().max(1) > XLSX_MAX_RATIO {
             return Err(DocError::UnsafeArchive(format!(
                 "{} is compressed more than {XLSX_MAX_RATIO}:1",
                 entry.name()
@@ -128,9 +120,7 @@ fn check_archive(bytes: &[u8], max_total: u64) -> Result<(), DocError> {
 
     if archive.index_for_name("xl/workbook.xml").is_none() {
         return Err(if archive.index_for_name("content.xml").is_some() {
-            DocError::UnsupportedFormat(
-                "OpenDocument spreadsheet (.ods); save it as .xlsx or CSV".into(),
-            )
+            DocError::UnsupportedFormat("OpenDocument spreadsheet (.ods); save it as .xlsx or CSV".into())
         } else {
             DocError::Malformed("not an Excel workbook".into())
         });
@@ -141,16 +131,10 @@ fn check_archive(bytes: &[u8], max_total: u64) -> Result<(), DocError> {
     for i in 0..archive.len() {
         let mut entry = archive.by_index(i).map_err(zip_error)?;
         let declared = entry.size();
-        let actual = io::copy(
-            &mut (&mut entry).take(declared.saturating_add(1)),
-            &mut io::sink(),
-        )
-        .map_err(|e| DocError::Malformed(format!("damaged .xlsx archive ({e})")))?;
+        let actual = io::copy(&mut (&mut entry).take(declared.saturating_add(1)), &mut io::sink())
+            .map_err(|e| DocError::Malformed(format!("damaged .xlsx archive ({e})")))?;
         if actual > declared {
-            return Err(DocError::UnsafeArchive(format!(
-                "{} holds more data than it declares",
-                entry.name()
-            )));
+            return Err(DocError::UnsafeArchive(format!("{} holds more data than it declares", entry.name())));
         }
     }
     Ok(())
@@ -160,9 +144,7 @@ fn check_archive(bytes: &[u8], max_total: u64) -> Result<(), DocError> {
 fn cell_text(value: &DataRef<'_>) -> String {
     match value {
         DataRef::Empty => String::new(),
-        DataRef::String(s) | DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => {
-            s.trim().to_owned()
-        }
+        DataRef::String(s) | DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => s.trim().to_owned(),
         DataRef::SharedString(s) => s.trim().to_owned(),
         DataRef::Int(i) => i.to_string(),
         DataRef::Float(f) => number(*f),
@@ -179,10 +161,7 @@ fn number(value: f64) -> String {
     }
     // Round to the 15 significant digits Excel displays, dropping binary
     // noise such as 0.30000000000000004; Rust then prints the shortest form.
-    format!("{value:.14e}")
-        .parse::<f64>()
-        .unwrap_or(value)
-        .to_string()
+    format!("{value:.14e}").parse::<f64>().unwrap_or(value).to_string()
 }
 
 fn date_time(dt: &ExcelDateTime) -> String {
@@ -208,11 +187,7 @@ const MIN_COLUMN_WIDTH: usize = 8;
 /// column widths fitted to the content (between 8 and 60 characters), every
 /// cell written as a string so nothing is ever evaluated as a formula.
 /// `sheet_name` is adapted to Excel's rules (31 characters, no `[]:*?/\`).
-pub fn write_xlsx(
-    sheet_name: &str,
-    headers: &[String],
-    rows: &[Vec<String>],
-) -> Result<Vec<u8>, DocError> {
+pub fn write_xlsx(sheet_name: &str, headers: &[String], rows: &[Vec<String>]) -> Result<Vec<u8>, DocError> {
     let error = |e: rust_xlsxwriter::XlsxError| DocError::Xlsx(e.to_string());
     let too_big = || DocError::Xlsx("too many rows or columns for a worksheet".into());
 
@@ -225,9 +200,7 @@ pub fn write_xlsx(
     let mut widths: Vec<usize> = headers.iter().map(|h| text_width(h) + 3).collect();
     for (col, header) in headers.iter().enumerate() {
         let col = u16::try_from(col).map_err(|_| too_big())?;
-        sheet
-            .write_string_with_format(0, col, header, &bold)
-            .map_err(error)?;
+        sheet.write_string_with_format(0, col, header, &bold).map_err(error)?;
     }
     for (r, row) in rows.iter().enumerate() {
         let r = u32::try_from(r + 1).map_err(|_| too_big())?;
@@ -252,9 +225,7 @@ pub fn write_xlsx(
     for (col, width) in widths.into_iter().enumerate() {
         let col = u16::try_from(col).map_err(|_| too_big())?;
         let width = width.clamp(MIN_COLUMN_WIDTH, MAX_COLUMN_WIDTH);
-        sheet
-            .set_column_width(col, width as f64 + 1.0)
-            .map_err(error)?;
+        sheet.set_column_width(col, width as f64 + 1.0).map_err(error)?;
     }
     workbook.save_to_buffer().map_err(error)
 }
@@ -266,17 +237,8 @@ fn text_width(text: &str) -> usize {
 
 /// A worksheet name Excel accepts.
 fn sheet_title(name: &str) -> String {
-    let cleaned: String = name
-        .chars()
-        .map(|c| {
-            if "[]:*?/\\".contains(c) || c.is_control() {
-                '_'
-            } else {
-                c
-            }
-        })
-        .take(31)
-        .collect();
+    let cleaned: String =
+        name.chars().map(|c| if "[]:*?/\\".contains(c) || c.is_control() { '_' } else { c }).take(31).collect();
     let cleaned = cleaned.trim().trim_matches('\'').trim();
     if cleaned.is_empty() {
         "Sheet1".to_owned()
@@ -317,16 +279,8 @@ mod tests {
         ];
         let bytes = write_xlsx("Matériel: 2025/Q1", &headers, &rows).unwrap();
         let table = read(&bytes).unwrap();
-        assert_eq!(
-            table.headers,
-            strings(&["Numéro", "Désignation", "Prix", "Vide"]),
-            "unnamed last column dropped"
-        );
-        let got: Vec<(usize, Vec<String>)> = table
-            .rows
-            .iter()
-            .map(|r| (r.line, r.cells.clone()))
-            .collect();
+        assert_eq!(table.headers, strings(&["Numéro", "Désignation", "Prix", "Vide"]), "unnamed last column dropped");
+        let got: Vec<(usize, Vec<String>)> = table.rows.iter().map(|r| (r.line, r.cells.clone())).collect();
         // Strings stay strings ("3.50", the formula text); the empty row is skipped.
         assert_eq!(
             got,
@@ -353,13 +307,9 @@ mod tests {
         }
         sheet.write_number(1, 0, 123456789012.0).unwrap();
         sheet.write_number(1, 1, 0.1 + 0.2).unwrap();
-        sheet
-            .write_number_with_format(1, 2, 45678.0, &date)
-            .unwrap(); // 2025-01-21
+        sheet.write_number_with_format(1, 2, 45678.0, &date).unwrap(); // 2025-01-21
         sheet.write_boolean(1, 3, true).unwrap();
-        sheet
-            .write_number_with_format(1, 4, 45678.5, &datetime)
-            .unwrap();
+        sheet.write_number_with_format(1, 4, 45678.5, &datetime).unwrap();
         sheet.write_number_with_format(1, 5, 0.75, &time).unwrap();
         sheet.write_number(2, 0, 42.0).unwrap();
         sheet.write_number(2, 1, -1.5).unwrap();
@@ -376,35 +326,13 @@ mod tests {
         let table = read(&typed_workbook(false)).unwrap();
         assert_eq!(
             table.rows[0].cells,
-            strings(&[
-                "123456789012",
-                "0.3",
-                "2025-01-21",
-                "true",
-                "2025-01-21T12:00:00",
-                "18:00:00"
-            ])
+            strings(&["123456789012", "0.3", "2025-01-21", "true", "2025-01-21T12:00:00", "18:00:00"])
         );
-        assert_eq!(
-            table.rows[1].cells,
-            strings(&["42", "-1.5", "", "false", "", ""])
-        );
+        assert_eq!(table.rows[1].cells, strings(&["42", "-1.5", "", "false", "", ""]));
 
         let err = read(&typed_workbook(true)).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                DocError::ExtraCells {
-                    line: 4,
-                    columns: 6
-                }
-            ),
-            "{err:?}"
-        );
-        let limits = Limits {
-            max_rows: 1,
-            ..Limits::default()
-        };
+        assert!(matches!(err, DocError::ExtraCells { line: 4, columns: 6 }), "{err:?}");
+        let limits = Limits { max_rows: 1, ..Limits::default() };
         let err = read_xlsx(&typed_workbook(false), &limits).unwrap_err();
         assert!(matches!(err, DocError::TooManyRows { limit: 1 }), "{err:?}");
     }
@@ -433,19 +361,11 @@ mod tests {
     #[test]
     fn zip_bomb_is_refused_quickly() {
         let bytes = bomb(200 * 1024 * 1024);
-        assert!(
-            bytes.len() < 2 * 1024 * 1024,
-            "the bomb itself is small: {}",
-            bytes.len()
-        );
+        assert!(bytes.len() < 2 * 1024 * 1024, "the bomb itself is small: {}", bytes.len());
         let start = Instant::now();
         let err = read(&bytes).unwrap_err();
         assert!(matches!(err, DocError::UnsafeArchive(_)), "{err:?}");
-        assert!(
-            start.elapsed() < Duration::from_millis(500),
-            "{:?}",
-            start.elapsed()
-        );
+        assert!(start.elapsed() < Duration::from_millis(500), "{:?}", start.elapsed());
     }
 
     #[test]
@@ -489,15 +409,11 @@ mod tests {
     #[test]
     fn not_a_workbook() {
         let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
-        zip.start_file("content.xml", SimpleFileOptions::default())
-            .unwrap();
+        zip.start_file("content.xml", SimpleFileOptions::default()).unwrap();
         zip.write_all(b"<office:document-content/>").unwrap();
         let ods = zip.finish().unwrap().into_inner();
         assert!(matches!(read(&ods), Err(DocError::UnsupportedFormat(_))));
-        assert!(matches!(
-            read(b"PK\x03\x04garbage"),
-            Err(DocError::Malformed(_))
-        ));
+        assert!(matches!(read(b"PK\x03\x04garbage"), Err(DocError::Malformed(_))));
     }
 
     #[test]
@@ -515,24 +431,13 @@ mod tests {
         let bytes = write_xlsx("", &headers, &[strings(&["=1+1", &long])]).unwrap();
         let mut archive = zip::ZipArchive::new(Cursor::new(&bytes[..])).unwrap();
         let mut sheet = String::new();
-        archive
-            .by_name("xl/worksheets/sheet1.xml")
-            .unwrap()
-            .read_to_string(&mut sheet)
-            .unwrap();
-        assert!(
-            sheet.contains("<pane ySplit=\"1\""),
-            "frozen header: {sheet}"
-        );
+        archive.by_name("xl/worksheets/sheet1.xml").unwrap().read_to_string(&mut sheet).unwrap();
+        assert!(sheet.contains("<pane ySplit=\"1\""), "frozen header: {sheet}");
         assert!(sheet.contains("<autoFilter ref=\"A1:B2\""), "{sheet}");
         assert!(!sheet.contains("<f>"), "no formula cells: {sheet}");
         assert!(sheet.contains("width=\"61"), "capped width: {sheet}");
         let mut workbook = String::new();
-        archive
-            .by_name("xl/workbook.xml")
-            .unwrap()
-            .read_to_string(&mut workbook)
-            .unwrap();
+        archive.by_name("xl/workbook.xml").unwrap().read_to_string(&mut workbook).unwrap();
         assert!(workbook.contains("name=\"Sheet1\""), "{workbook}");
         assert_eq!(sheet_title("'History'"), "History_");
         assert_eq!(sheet_title(&"é".repeat(40)).chars().count(), 31);

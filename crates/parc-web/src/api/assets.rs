@@ -24,7 +24,20 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 #[derive(OpenApi)]
 #[openapi(
     paths(list, create, get_one, update, remove, reveal_puk, history, links, add_link, remove_link, search, me),
-    components(schemas(Asset, AssetInput, AssetList, AssetLink, LinkInput, PukReveal, AuditEvent, FieldChange, SearchResult, Me, User, Grant))
+    components(schemas(
+        Asset,
+        AssetInput,
+        AssetList,
+        AssetLink,
+        LinkInput,
+        PukReveal,
+        AuditEvent,
+        FieldChange,
+        SearchResult,
+        Me,
+        User,
+        Grant
+    ))
 )]
 pub struct Doc;
 
@@ -110,7 +123,12 @@ async fn get_one(ctx: Ctx, ApiPath(id): ApiPath<i64>) -> AppResult<Json<Asset>> 
 
 #[utoipa::path(patch, path = "/assets/{id}", tag = "assets", params(("id" = i64, Path)), request_body = AssetInput,
     responses((status = 200, body = Asset), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn update(State(state): State<AppState>, ctx: Ctx, ApiPath(id): ApiPath<i64>, ApiJson(input): ApiJson<AssetInput>) -> AppResult<Json<Asset>> {
+async fn update(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(input): ApiJson<AssetInput>,
+) -> AppResult<Json<Asset>> {
     let mut tx = state.store.write().await?;
     let old = visible_asset(&ctx, &mut tx, AssetId(id), Action::Update).await?;
     let draft = input.validate(Some(&old.to_draft()))?;
@@ -170,7 +188,15 @@ async fn links(ctx: Ctx, ApiPath(id): ApiPath<i64>) -> AppResult<Json<Vec<AssetL
     let read = ctx.scope(Object::Asset, Action::Read);
     let all = assets::links_of(&mut c, a.id).await?;
     // Only links whose other end the caller may see.
-    Ok(Json(all.into_iter().filter(|l| read.full.contains(&l.from_entity_id) && read.full.contains(&l.to_entity_id) || read.admits(a.entity_id, true) && (l.from_entity_id == a.entity_id && l.to_entity_id == a.entity_id)).collect()))
+    Ok(Json(
+        all.into_iter()
+            .filter(|l| {
+                read.full.contains(&l.from_entity_id) && read.full.contains(&l.to_entity_id)
+                    || read.admits(a.entity_id, true)
+                        && (l.from_entity_id == a.entity_id && l.to_entity_id == a.entity_id)
+            })
+            .collect(),
+    ))
 }
 
 /// The asset to link to. The link kind follows from the kinds: a monitor goes on a computer or
@@ -183,7 +209,12 @@ pub struct LinkInput {
 
 #[utoipa::path(post, path = "/assets/{id}/links", tag = "assets", params(("id" = i64, Path)), request_body = LinkInput,
     responses((status = 201, body = AssetLink), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn add_link(State(state): State<AppState>, ctx: Ctx, ApiPath(id): ApiPath<i64>, ApiJson(input): ApiJson<LinkInput>) -> AppResult<Response> {
+async fn add_link(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(input): ApiJson<LinkInput>,
+) -> AppResult<Response> {
     let mut tx = state.store.write().await?;
     let from = visible_asset(&ctx, &mut tx, AssetId(id), Action::Update).await?;
     let to = visible_asset(&ctx, &mut tx, AssetId(input.to_asset_id), Action::Update)
@@ -196,7 +227,11 @@ async fn add_link(State(state): State<AppState>, ctx: Ctx, ApiPath(id): ApiPath<
 
 #[utoipa::path(delete, path = "/assets/{id}/links/{link_id}", tag = "assets", params(("id" = i64, Path), ("link_id" = i64, Path)),
     responses((status = 204), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn remove_link(State(state): State<AppState>, ctx: Ctx, ApiPath((id, link_id)): ApiPath<(i64, i64)>) -> AppResult<StatusCode> {
+async fn remove_link(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiPath((id, link_id)): ApiPath<(i64, i64)>,
+) -> AppResult<StatusCode> {
     let mut tx = state.store.write().await?;
     let a = visible_asset(&ctx, &mut tx, AssetId(id), Action::Update).await?;
     let l = assets::links_of(&mut tx, a.id).await?.into_iter().find(|l| l.id == link_id).ok_or(AppError::NotFound)?;

@@ -17,10 +17,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 #[derive(OpenApi)]
-#[openapi(
-    paths(export, import, labels),
-    components(schemas(ImportReport, ImportError))
-)]
+#[openapi(paths(export, import, labels), components(schemas(ImportReport, ImportError)))]
 pub struct Doc;
 
 pub fn routes() -> Router<AppState> {
@@ -123,28 +120,18 @@ async fn import(
             AppError::BadRequest(e.body_text())
         }
     })?;
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    if [
-        "multipart/",
-        "application/x-www-form-urlencoded",
-        "application/json",
-    ]
-    .iter()
-    .any(|t| content_type.starts_with(t))
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if ["multipart/", "application/x-www-form-urlencoded", "application/json"]
+        .iter()
+        .any(|t| content_type.starts_with(t))
     {
         return Err(AppError::BadRequest(
-            "send the file itself as the request body, with Content-Type text/csv or the xlsx type"
-                .into(),
+            "send the file itself as the request body, with Content-Type text/csv or the xlsx type".into(),
         ));
     }
     let default = io::default_entity(&ctx, p.entity_id)?;
     if body.is_empty() {
-        return Err(AppError::BadRequest(
-            "the request body is empty: send the CSV or XLSX file".into(),
-        ));
+        return Err(AppError::BadRequest("the request body is empty: send the CSV or XLSX file".into()));
     }
     let table = io::read_table(body).await??;
     let dry_run = p.dry_run.unwrap_or(false);

@@ -37,7 +37,9 @@ impl From<JsonRejection> for AppError {
             JsonRejection::MissingJsonContentType(_) => {
                 AppError::BadRequest("expected a JSON body with Content-Type: application/json".into())
             }
-            JsonRejection::BytesRejection(b) if b.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => AppError::TooLarge,
+            JsonRejection::BytesRejection(b) if b.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+                AppError::TooLarge
+            }
             JsonRejection::JsonDataError(e) => AppError::BadRequest(format!("invalid JSON data: {}", e.body_text())),
             JsonRejection::JsonSyntaxError(e) => AppError::BadRequest(format!("malformed JSON: {}", e.body_text())),
             other => AppError::BadRequest(other.body_text()),

@@ -1,7 +1,9 @@
 //! Sign-in, sign-out, language, and the user's own account (password, language, API tokens).
 
 use super::{render_status, see_other, Page};
-use crate::auth::{self, anonymous_lang, ClientAddr, plain_cookie, removal, session_cookie, Ctx, LANG_COOKIE, LOGIN_CSRF_COOKIE};
+use crate::auth::{
+    self, anonymous_lang, plain_cookie, removal, session_cookie, ClientAddr, Ctx, LANG_COOKIE, LOGIN_CSRF_COOKIE,
+};
 use crate::error::{AppError, AppResult};
 use crate::forms::{constant_time_eq, CsrfForm, PlainForm};
 use crate::i18n::Lang;
@@ -74,8 +76,19 @@ async fn login_page(state: &AppState, headers: &HeaderMap, jar: CookieJar, v: Lo
     (jar, render_status(v.status, &body)).into_response()
 }
 
-async fn login_form(State(state): State<AppState>, headers: HeaderMap, jar: CookieJar, Query(q): Query<NextQuery>) -> Response {
-    let view = LoginView { next: safe_next(q.next.as_deref()), login: String::new(), error: None, status: StatusCode::OK, flash: q.ok.as_deref() };
+async fn login_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    jar: CookieJar,
+    Query(q): Query<NextQuery>,
+) -> Response {
+    let view = LoginView {
+        next: safe_next(q.next.as_deref()),
+        login: String::new(),
+        error: None,
+        status: StatusCode::OK,
+        flash: q.ok.as_deref(),
+    };
     login_page(&state, &headers, jar, view).await
 }
 
@@ -90,11 +103,23 @@ struct LoginForm {
 const ACCOUNT_FREE_FAILURES: i64 = 5;
 const ADDRESS_FREE_FAILURES: i64 = 20;
 
-async fn login(State(state): State<AppState>, headers: HeaderMap, jar: CookieJar, ClientAddr(addr): ClientAddr, PlainForm(form): PlainForm<LoginForm>) -> AppResult<Response> {
+async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    jar: CookieJar,
+    ClientAddr(addr): ClientAddr,
+    PlainForm(form): PlainForm<LoginForm>,
+) -> AppResult<Response> {
     do_login(&state, &headers, jar, &addr, form).await
 }
 
-async fn do_login(state: &AppState, headers: &HeaderMap, jar: CookieJar, addr: &str, f: LoginForm) -> AppResult<Response> {
+async fn do_login(
+    state: &AppState,
+    headers: &HeaderMap,
+    jar: CookieJar,
+    addr: &str,
+    f: LoginForm,
+) -> AppResult<Response> {
     let next = safe_next(f.next.as_deref());
     let expected = jar.get(LOGIN_CSRF_COOKIE).map(|c| c.value().to_owned()).unwrap_or_default();
     if expected.is_empty() || !constant_time_eq(expected.as_bytes(), f.csrf.as_bytes()) {
@@ -124,9 +149,7 @@ async fn do_login(state: &AppState, headers: &HeaderMap, jar: CookieJar, addr: &
     drop(c);
     let hash = found.as_ref().and_then(|(_, h)| h.clone()).unwrap_or_else(|| secrets::dummy_hash().to_owned());
     let password = f.password.clone();
-    let ok = tokio::task::spawn_blocking(move || secrets::verify_password(&password, &hash))
-        .await
-        .unwrap_or(false);
+    let ok = tokio::task::spawn_blocking(move || secrets::verify_password(&password, &hash)).await.unwrap_or(false);
     let user = match found {
         Some((u, _)) if ok && u.active => u,
         _ => {
@@ -142,9 +165,20 @@ async fn do_login(state: &AppState, headers: &HeaderMap, jar: CookieJar, addr: &
     };
     let mut tx = state.store.write().await?;
     users::throttle_clear(&mut tx, &account_key).await?;
-    let (token, _csrf) = users::create_session(&mut tx, user.id, chrono::Duration::hours(state.config.session_hours)).await?;
-    let actor = Actor { user_id: Some(user.id), label: user.login.clone(), request_id: Some(auth::request_id(headers)) };
-    parc_store::audit::record(&mut tx, &actor, parc_core::audit::ObjectType::User, user.id.0, Some(user.entity_id), parc_core::audit::AuditAction::Login, &[]).await?;
+    let (token, _csrf) =
+        users::create_session(&mut tx, user.id, chrono::Duration::hours(state.config.session_hours)).await?;
+    let actor =
+        Actor { user_id: Some(user.id), label: user.login.clone(), request_id: Some(auth::request_id(headers)) };
+    parc_store::audit::record(
+        &mut tx,
+        &actor,
+        parc_core::audit::ObjectType::User,
+        user.id.0,
+        Some(user.entity_id),
+        parc_core::audit::AuditAction::Login,
+        &[],
+    )
+    .await?;
     tx.commit().await?;
     tracing::info!(user.id = user.id.0, "signed in");
     let mut jar = jar.add(session_cookie(state, headers, token)).remove(removal(LOGIN_CSRF_COOKIE));
@@ -160,7 +194,11 @@ struct CsrfOnly {
     _csrf: String,
 }
 
-async fn logout(State(state): State<AppState>, jar: CookieJar, CsrfForm(ctx, _): CsrfForm<CsrfOnly>) -> AppResult<Response> {
+async fn logout(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    CsrfForm(ctx, _): CsrfForm<CsrfOnly>,
+) -> AppResult<Response> {
     if let Some(tok) = &ctx.session_token {
         let mut tx = state.store.write().await?;
         users::end_session(&mut tx, tok).await?;
@@ -175,7 +213,12 @@ struct LangQuery {
 }
 
 /// Anonymous language switch (login page): only a cookie.
-async fn switch_lang_anonymous(State(state): State<AppState>, jar: CookieJar, Path(code): Path<String>, Query(q): Query<LangQuery>) -> AppResult<Response> {
+async fn switch_lang_anonymous(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Path(code): Path<String>,
+    Query(q): Query<LangQuery>,
+) -> AppResult<Response> {
     let lang = Lang::parse(&code).ok_or(AppError::NotFound)?;
     let jar = jar.add(plain_cookie(&state, LANG_COOKIE, lang.code().into(), false));
     Ok((jar, see_other(&safe_next(q.next.as_deref()), None)).into_response())
@@ -187,10 +230,21 @@ struct LangForm {
 }
 
 /// Signed-in language switch: stored as the user's choice.
-async fn switch_lang(State(state): State<AppState>, jar: CookieJar, Path(code): Path<String>, CsrfForm(ctx, f): CsrfForm<LangForm>) -> AppResult<Response> {
+async fn switch_lang(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Path(code): Path<String>,
+    CsrfForm(ctx, f): CsrfForm<LangForm>,
+) -> AppResult<Response> {
     let lang = Lang::parse(&code).ok_or(AppError::NotFound)?;
     let mut tx = state.store.write().await?;
-    users::update(&mut tx, &ctx.actor(), ctx.user.id, &UserInput { language: Some(lang.code().into()), ..Default::default() }).await?;
+    users::update(
+        &mut tx,
+        &ctx.actor(),
+        ctx.user.id,
+        &UserInput { language: Some(lang.code().into()), ..Default::default() },
+    )
+    .await?;
     tx.commit().await?;
     let jar = jar.add(plain_cookie(&state, LANG_COOKIE, lang.code().into(), false));
     Ok((jar, see_other(&safe_next(f.next.as_deref()), None)).into_response())
@@ -207,7 +261,13 @@ struct AccountPage {
     error: Option<String>,
 }
 
-async fn account_page(ctx: &Ctx, flash: Option<&str>, new_token: Option<String>, error: Option<String>, status: StatusCode) -> AppResult<Response> {
+async fn account_page(
+    ctx: &Ctx,
+    flash: Option<&str>,
+    new_token: Option<String>,
+    error: Option<String>,
+    status: StatusCode,
+) -> AppResult<Response> {
     let mut c = ctx.state.store.read().await?;
     let tokens = users::tokens_of(&mut c, ctx.user.id).await?;
     let page = Page::new(ctx, "account.title").await.with_flash(flash);
@@ -240,7 +300,10 @@ struct PasswordForm {
     confirm: String,
 }
 
-async fn change_password(State(state): State<AppState>, CsrfForm(ctx, f): CsrfForm<PasswordForm>) -> AppResult<Response> {
+async fn change_password(
+    State(state): State<AppState>,
+    CsrfForm(ctx, f): CsrfForm<PasswordForm>,
+) -> AppResult<Response> {
     let fail = |key: &str| ctx.tr(key).to_owned();
     if f.new != f.confirm {
         return account_page(&ctx, None, None, Some(fail("account.mismatch")), StatusCode::UNPROCESSABLE_ENTITY).await;
@@ -262,7 +325,8 @@ async fn change_password(State(state): State<AppState>, CsrfForm(ctx, f): CsrfFo
     .await
     .map_err(|e| AppError::Internal(e.to_string()))??;
     let Some(new_hash) = verified else {
-        return account_page(&ctx, None, None, Some(fail("account.wrong_current")), StatusCode::UNPROCESSABLE_ENTITY).await;
+        return account_page(&ctx, None, None, Some(fail("account.wrong_current")), StatusCode::UNPROCESSABLE_ENTITY)
+            .await;
     };
     let mut tx = state.store.write().await?;
     users::set_password(&mut tx, &ctx.actor(), ctx.user.id, &new_hash, ctx.session_token.as_deref()).await?;
@@ -275,9 +339,19 @@ struct LanguageForm {
     language: String,
 }
 
-async fn set_language(State(state): State<AppState>, jar: CookieJar, CsrfForm(ctx, f): CsrfForm<LanguageForm>) -> AppResult<Response> {
+async fn set_language(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    CsrfForm(ctx, f): CsrfForm<LanguageForm>,
+) -> AppResult<Response> {
     let mut tx = state.store.write().await?;
-    users::update(&mut tx, &ctx.actor(), ctx.user.id, &UserInput { language: Some(f.language.clone()), ..Default::default() }).await?;
+    users::update(
+        &mut tx,
+        &ctx.actor(),
+        ctx.user.id,
+        &UserInput { language: Some(f.language.clone()), ..Default::default() },
+    )
+    .await?;
     tx.commit().await?;
     let jar = match Lang::parse(&f.language) {
         Some(l) => jar.add(plain_cookie(&state, LANG_COOKIE, l.code().into(), false)),
@@ -298,7 +372,11 @@ async fn create_token(State(state): State<AppState>, CsrfForm(ctx, f): CsrfForm<
     account_page(&ctx, None, Some(secret), None, StatusCode::OK).await
 }
 
-async fn revoke_token(State(state): State<AppState>, Path(id): Path<i64>, CsrfForm(ctx, _): CsrfForm<CsrfOnly>) -> AppResult<Response> {
+async fn revoke_token(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    CsrfForm(ctx, _): CsrfForm<CsrfOnly>,
+) -> AppResult<Response> {
     let mut tx = state.store.write().await?;
     users::revoke_token(&mut tx, &ctx.actor(), ctx.user.id, TokenId(id)).await?;
     tx.commit().await?;

@@ -74,10 +74,8 @@ async fn dashboard(ctx: Ctx) -> AppResult<Response> {
         .map(|k| (*k, counts.iter().filter(|(ck, _, _)| ck == k).map(|x| x.2).sum()))
         .filter(|(_, n)| *n > 0)
         .collect();
-    let by_status = AssetStatus::ALL
-        .iter()
-        .map(|s| (*s, counts.iter().filter(|(_, cs, _)| cs == s).map(|x| x.2).sum()))
-        .collect();
+    let by_status =
+        AssetStatus::ALL.iter().map(|s| (*s, counts.iter().filter(|(_, cs, _)| cs == s).map(|x| x.2).sum())).collect();
     let total = counts.iter().map(|x| x.2).sum();
     let full: Vec<i64> = scope.full.iter().map(|e| e.0).collect();
     let recent = if full.is_empty() { Vec::new() } else { audit::recent(&mut c, &full, false, 15).await? };
@@ -115,11 +113,7 @@ struct ListPage {
 }
 
 fn eq_value(q: &parc_core::query::AssetQuery, f: AssetField) -> String {
-    q.filters
-        .iter()
-        .find(|x| x.field == f && x.op == FilterOp::Eq)
-        .map(|x| x.value.clone())
-        .unwrap_or_default()
+    q.filters.iter().find(|x| x.field == f && x.op == FilterOp::Eq).map(|x| x.value.clone()).unwrap_or_default()
 }
 
 async fn list(ctx: Ctx, RawQuery(raw): RawQuery) -> AppResult<Response> {
@@ -189,10 +183,11 @@ async fn search(ctx: Ctx, Query(sq): Query<SearchQuery>) -> AppResult<Response> 
     if results.len() == 1 {
         let a = &results[0];
         let lq = q.to_lowercase();
-        let exact = [a.asset_tag.as_deref(), a.serial.as_deref(), a.ip.as_deref(), a.mac.as_deref(), Some(a.name.as_str())]
-            .into_iter()
-            .flatten()
-            .any(|v| v.to_lowercase() == lq);
+        let exact =
+            [a.asset_tag.as_deref(), a.serial.as_deref(), a.ip.as_deref(), a.mac.as_deref(), Some(a.name.as_str())]
+                .into_iter()
+                .flatten()
+                .any(|v| v.to_lowercase() == lq);
         if exact {
             return Ok(see_other(&format!("/assets/{}", a.id), None));
         }
@@ -236,14 +231,23 @@ fn public_url(state_url: &str, headers: &HeaderMap, token: &str) -> String {
     format!("{base}/r/{token}")
 }
 
-async fn show_page(ctx: &Ctx, headers: &HeaderMap, id: AssetId, flash: Option<&str>, puk: Option<String>, link_error: Option<String>, status: StatusCode) -> AppResult<Response> {
+async fn show_page(
+    ctx: &Ctx,
+    headers: &HeaderMap,
+    id: AssetId,
+    flash: Option<&str>,
+    puk: Option<String>,
+    link_error: Option<String>,
+    status: StatusCode,
+) -> AppResult<Response> {
     let mut c = ctx.state.store.read().await?;
     let a = visible_asset(ctx, &mut c, id, Action::Read).await?;
     let links = assets::links_of(&mut c, id).await?;
     let history = audit::for_object(&mut c, ObjectType::Asset, id.0, 200).await?;
     let settings = ctx.state.settings().await;
     let page = Page::new(ctx, "assets.title").await.with_flash(flash).with_title(a.name.clone());
-    let can_link = parc_core::assets::LinkKind::for_from_kind(a.kind).is_some() && ctx.can(Object::Asset, Action::Update, a.entity_id);
+    let can_link = parc_core::assets::LinkKind::for_from_kind(a.kind).is_some()
+        && ctx.can(Object::Asset, Action::Update, a.entity_id);
     Ok(render_status(
         status,
         &ShowPage {
@@ -272,7 +276,12 @@ struct CsrfOnly {
     _csrf: String,
 }
 
-async fn reveal_puk(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<i64>, CsrfForm(ctx, _): CsrfForm<CsrfOnly>) -> AppResult<Response> {
+async fn reveal_puk(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    CsrfForm(ctx, _): CsrfForm<CsrfOnly>,
+) -> AppResult<Response> {
     let mut tx = state.store.write().await?;
     let a = visible_asset(&ctx, &mut tx, AssetId(id), Action::RevealSecret).await?;
     let puk = assets::reveal_puk(&mut tx, &ctx.actor(), state.store.cipher(), &a).await?;
@@ -287,7 +296,12 @@ struct LinkForm {
     target: String,
 }
 
-async fn add_link(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<i64>, CsrfForm(ctx, f): CsrfForm<LinkForm>) -> AppResult<Response> {
+async fn add_link(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    CsrfForm(ctx, f): CsrfForm<LinkForm>,
+) -> AppResult<Response> {
     let mut tx = state.store.write().await?;
     let from = visible_asset(&ctx, &mut tx, AssetId(id), Action::Update).await?;
     let target = f.target.trim();
@@ -319,7 +333,11 @@ async fn add_link(State(state): State<AppState>, headers: HeaderMap, Path(id): P
     }
 }
 
-async fn remove_link(State(state): State<AppState>, Path((id, link)): Path<(i64, i64)>, CsrfForm(ctx, _): CsrfForm<CsrfOnly>) -> AppResult<Response> {
+async fn remove_link(
+    State(state): State<AppState>,
+    Path((id, link)): Path<(i64, i64)>,
+    CsrfForm(ctx, _): CsrfForm<CsrfOnly>,
+) -> AppResult<Response> {
     let mut tx = state.store.write().await?;
     let a = visible_asset(&ctx, &mut tx, AssetId(id), Action::Update).await?;
     let l = assets::links_of(&mut tx, a.id).await?.into_iter().find(|l| l.id == link).ok_or(AppError::NotFound)?;
@@ -403,7 +421,11 @@ impl FormPage {
     fn err(&self, field: &str) -> Option<String> {
         self.errors.for_field(field).map(|f| {
             let key = format!("err.{}", f.code);
-            if self.page.t(&key) == key { f.message.clone() } else { self.page.t(&key).to_owned() }
+            if self.page.t(&key) == key {
+                f.message.clone()
+            } else {
+                self.page.t(&key).to_owned()
+            }
         })
     }
 
@@ -469,7 +491,16 @@ impl FormValues {
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn form_page(ctx: &Ctx, action: String, is_new: bool, v: FormValues, errors: ValidationErrors, has_puk: bool, title: &str, status: StatusCode) -> AppResult<Response> {
+async fn form_page(
+    ctx: &Ctx,
+    action: String,
+    is_new: bool,
+    v: FormValues,
+    errors: ValidationErrors,
+    has_puk: bool,
+    title: &str,
+    status: StatusCode,
+) -> AppResult<Response> {
     let mut c = ctx.state.store.read().await?;
     let allowed = ctx.entity_ids(Object::Asset, if is_new { Action::Create } else { Action::Update });
     let entities = entities::list_all(&mut c).await?.into_iter().filter(|e| allowed.contains(&e.id.0)).collect();
@@ -516,13 +547,22 @@ async fn new_form(ctx: Ctx, Query(q): Query<NewQuery>) -> AppResult<Response> {
 }
 
 /// Converts the browser's text into an API-shaped input, resolving the user by login.
-async fn to_input(c: &mut parc_store::Conn, ctx: &Ctx, f: &AssetForm, errors: &mut ValidationErrors) -> AppResult<AssetInput> {
+async fn to_input(
+    c: &mut parc_store::Conn,
+    ctx: &Ctx,
+    f: &AssetForm,
+    errors: &mut ValidationErrors,
+) -> AppResult<AssetInput> {
     // An absent field keeps the stored value; an empty one clears it.
     let assigned = match f.assigned_user.as_deref().map(str::trim) {
         None => None,
         Some("") => Some(0),
         Some(login) => match users::by_login(c, login).await? {
-            Some((u, _)) if ctx.entity_ids(Object::User, Action::Read).contains(&u.entity_id.0) || u.id == ctx.user.id => Some(u.id.0),
+            Some((u, _))
+                if ctx.entity_ids(Object::User, Action::Read).contains(&u.entity_id.0) || u.id == ctx.user.id =>
+            {
+                Some(u.id.0)
+            }
             _ => {
                 errors.add("assigned_user_id", "not_found_ref", "no such user");
                 None
@@ -575,12 +615,46 @@ async fn create(State(state): State<AppState>, CsrfForm(ctx, f): CsrfForm<AssetF
     let result = input.validate(None);
     let draft = match result {
         Ok(d) if errors.is_empty() => d,
-        Ok(_) => return form_page(&ctx, "/assets/new".into(), true, FormValues::from_form(&f), errors, false, "assets.new", StatusCode::UNPROCESSABLE_ENTITY).await,
-        Err(e) => return form_page(&ctx, "/assets/new".into(), true, FormValues::from_form(&f), merge(errors, e), false, "assets.new", StatusCode::UNPROCESSABLE_ENTITY).await,
+        Ok(_) => {
+            return form_page(
+                &ctx,
+                "/assets/new".into(),
+                true,
+                FormValues::from_form(&f),
+                errors,
+                false,
+                "assets.new",
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => {
+            return form_page(
+                &ctx,
+                "/assets/new".into(),
+                true,
+                FormValues::from_form(&f),
+                merge(errors, e),
+                false,
+                "assets.new",
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
     };
     if !ctx.can(Object::Asset, Action::Create, draft.entity_id) {
         let e = ValidationErrors::single("entity_id", "forbidden_grant", "you cannot create assets in this entity");
-        return form_page(&ctx, "/assets/new".into(), true, FormValues::from_form(&f), e, false, "assets.new", StatusCode::UNPROCESSABLE_ENTITY).await;
+        return form_page(
+            &ctx,
+            "/assets/new".into(),
+            true,
+            FormValues::from_form(&f),
+            e,
+            false,
+            "assets.new",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     }
     match assets::create(&mut tx, &ctx.actor(), state.store.cipher(), &draft).await {
         Ok(id) => {
@@ -589,7 +663,17 @@ async fn create(State(state): State<AppState>, CsrfForm(ctx, f): CsrfForm<AssetF
         }
         Err(parc_store::StoreError::Validation(e)) => {
             drop(tx);
-            form_page(&ctx, "/assets/new".into(), true, FormValues::from_form(&f), e, false, "assets.new", StatusCode::UNPROCESSABLE_ENTITY).await
+            form_page(
+                &ctx,
+                "/assets/new".into(),
+                true,
+                FormValues::from_form(&f),
+                e,
+                false,
+                "assets.new",
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
         Err(e) => Err(e.into()),
     }
@@ -604,10 +688,24 @@ async fn edit_form(ctx: Ctx, Path(id): Path<i64>) -> AppResult<Response> {
     };
     drop(c);
     let v = FormValues::from_asset(&a, login);
-    form_page(&ctx, format!("/assets/{id}/edit"), false, v, ValidationErrors::new(), a.has_puk, "assets.edit", StatusCode::OK).await
+    form_page(
+        &ctx,
+        format!("/assets/{id}/edit"),
+        false,
+        v,
+        ValidationErrors::new(),
+        a.has_puk,
+        "assets.edit",
+        StatusCode::OK,
+    )
+    .await
 }
 
-async fn update(State(state): State<AppState>, Path(id): Path<i64>, CsrfForm(ctx, f): CsrfForm<AssetForm>) -> AppResult<Response> {
+async fn update(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    CsrfForm(ctx, f): CsrfForm<AssetForm>,
+) -> AppResult<Response> {
     let mut tx = state.store.write().await?;
     let old = visible_asset(&ctx, &mut tx, AssetId(id), Action::Update).await?;
     let action = format!("/assets/{id}/edit");
@@ -615,16 +713,60 @@ async fn update(State(state): State<AppState>, Path(id): Path<i64>, CsrfForm(ctx
     let input = to_input(&mut tx, &ctx, &f, &mut errors).await?;
     let draft = match input.validate(Some(&old.to_draft())) {
         Ok(d) if errors.is_empty() => d,
-        Ok(_) => return form_page(&ctx, action, false, FormValues::from_form(&f), errors, old.has_puk, "assets.edit", StatusCode::UNPROCESSABLE_ENTITY).await,
-        Err(e) => return form_page(&ctx, action, false, FormValues::from_form(&f), merge(errors, e), old.has_puk, "assets.edit", StatusCode::UNPROCESSABLE_ENTITY).await,
+        Ok(_) => {
+            return form_page(
+                &ctx,
+                action,
+                false,
+                FormValues::from_form(&f),
+                errors,
+                old.has_puk,
+                "assets.edit",
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => {
+            return form_page(
+                &ctx,
+                action,
+                false,
+                FormValues::from_form(&f),
+                merge(errors, e),
+                old.has_puk,
+                "assets.edit",
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
     };
     if draft.entity_id != old.entity_id && !ctx.can(Object::Asset, Action::Create, draft.entity_id) {
         let e = ValidationErrors::single("entity_id", "forbidden_grant", "you cannot move assets to this entity");
-        return form_page(&ctx, action, false, FormValues::from_form(&f), e, old.has_puk, "assets.edit", StatusCode::UNPROCESSABLE_ENTITY).await;
+        return form_page(
+            &ctx,
+            action,
+            false,
+            FormValues::from_form(&f),
+            e,
+            old.has_puk,
+            "assets.edit",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     }
     if draft.puk.is_some() && !ctx.can(Object::Asset, Action::RevealSecret, old.entity_id) {
         let e = ValidationErrors::single("puk", "forbidden_grant", "your profile cannot change secrets");
-        return form_page(&ctx, action, false, FormValues::from_form(&f), e, old.has_puk, "assets.edit", StatusCode::UNPROCESSABLE_ENTITY).await;
+        return form_page(
+            &ctx,
+            action,
+            false,
+            FormValues::from_form(&f),
+            e,
+            old.has_puk,
+            "assets.edit",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     }
     match assets::update(&mut tx, &ctx.actor(), state.store.cipher(), &old, &draft).await {
         Ok(()) => {
@@ -633,13 +775,27 @@ async fn update(State(state): State<AppState>, Path(id): Path<i64>, CsrfForm(ctx
         }
         Err(parc_store::StoreError::Validation(e)) => {
             drop(tx);
-            form_page(&ctx, action, false, FormValues::from_form(&f), e, old.has_puk, "assets.edit", StatusCode::UNPROCESSABLE_ENTITY).await
+            form_page(
+                &ctx,
+                action,
+                false,
+                FormValues::from_form(&f),
+                e,
+                old.has_puk,
+                "assets.edit",
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
         Err(e) => Err(e.into()),
     }
 }
 
-async fn delete(State(state): State<AppState>, Path(id): Path<i64>, CsrfForm(ctx, _): CsrfForm<CsrfOnly>) -> AppResult<Response> {
+async fn delete(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    CsrfForm(ctx, _): CsrfForm<CsrfOnly>,
+) -> AppResult<Response> {
     let mut tx = state.store.write().await?;
     let a = visible_asset(&ctx, &mut tx, AssetId(id), Action::Delete).await?;
     assets::delete(&mut tx, &ctx.actor(), &a).await?;
@@ -663,7 +819,12 @@ struct ReportPage {
 /// The stable URL printed in QR labels. The helpdesk's "report a problem" form will live here;
 /// until then it tells whoever scanned the label how to reach the hotline, and takes signed-in
 /// staff to the asset's page.
-async fn report(State(state): State<AppState>, headers: HeaderMap, Path(token): Path<String>, ctx: Option<Ctx>) -> AppResult<Response> {
+async fn report(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+    ctx: Option<Ctx>,
+) -> AppResult<Response> {
     if token.len() > 64 || !token.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
         return Err(AppError::NotFound);
     }
@@ -702,7 +863,10 @@ async fn report(State(state): State<AppState>, headers: HeaderMap, Path(token): 
 impl axum::extract::OptionalFromRequestParts<AppState> for Ctx {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &AppState) -> Result<Option<Self>, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Option<Self>, Self::Rejection> {
         match <Ctx as axum::extract::FromRequestParts<AppState>>::from_request_parts(parts, state).await {
             Ok(c) => Ok(Some(c)),
             Err(AppError::Unauthorized) => Ok(None),

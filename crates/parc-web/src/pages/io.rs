@@ -85,11 +85,7 @@ struct Column {
 }
 
 const fn col(name: &'static str, label: &'static str, aliases: &'static [&'static str]) -> Column {
-    Column {
-        name,
-        label,
-        aliases,
-    }
+    Column { name, label, aliases }
 }
 
 /// Export columns, in order. At import `id` is ignored (rows are always created).
@@ -97,30 +93,14 @@ const COLUMNS: &[Column] = &[
     col("id", "field.id", &[]),
     col("kind", "field.kind", &[]),
     col("name", "field.name", &[]),
-    col(
-        "asset_tag",
-        "field.asset_tag",
-        &["tag", "gpi", "n° d'inventaire", "inventory number"],
-    ),
-    col(
-        "serial",
-        "field.serial",
-        &["serial_number", "numéro de série", "n° série"],
-    ),
+    col("asset_tag", "field.asset_tag", &["tag", "gpi", "n° d'inventaire", "inventory number"]),
+    col("serial", "field.serial", &["serial_number", "numéro de série", "n° série"]),
     col("manufacturer", "field.manufacturer", &["marque", "brand"]),
     col("model", "field.model", &[]),
     col("status", "field.status", &["état"]),
     col("entity", "field.entity_id", &["entity_id"]),
-    col(
-        "location",
-        "field.location_id",
-        &["location_id", "emplacement"],
-    ),
-    col(
-        "assigned_user",
-        "field.assigned_user_id",
-        &["assigned_user_id", "user", "login"],
-    ),
+    col("location", "field.location_id", &["location_id", "emplacement"]),
+    col("assigned_user", "field.assigned_user_id", &["assigned_user_id", "user", "login"]),
     col("purchase_date", "field.purchase_date", &[]),
     col("warranty_end", "field.warranty_end", &[]),
     col("supplier", "field.supplier", &[]),
@@ -138,10 +118,7 @@ const PUK: Column = col("puk", "field.puk", &[]);
 
 /// Case-insensitive, with runs of spaces (non-breaking ones too) counted as one.
 fn norm(s: &str) -> String {
-    s.split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_lowercase()
+    s.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
 }
 
 fn find_column(i18n: &I18n, header: &str) -> Option<&'static Column> {
@@ -170,24 +147,12 @@ impl Layout {
                 // An unnamed column is ignored while it holds nothing.
                 None if h.is_empty() && table.rows.iter().all(|r| r.cells[i].is_empty()) => {}
                 None => {
-                    let name = if h.is_empty() {
-                        format!("#{}", i + 1)
-                    } else {
-                        h.clone()
-                    };
-                    errors.push(ImportError::new(
-                        1,
-                        &name,
-                        "unknown_column",
-                        "unknown column: rename or remove it",
-                    ))
+                    let name = if h.is_empty() { format!("#{}", i + 1) } else { h.clone() };
+                    errors.push(ImportError::new(1, &name, "unknown_column", "unknown column: rename or remove it"))
                 }
-                Some(c) if index.contains_key(c.name) => errors.push(ImportError::new(
-                    1,
-                    h,
-                    "duplicate_column",
-                    "another column holds the same field",
-                )),
+                Some(c) if index.contains_key(c.name) => {
+                    errors.push(ImportError::new(1, h, "duplicate_column", "another column holds the same field"))
+                }
                 Some(c) => {
                     index.insert(c.name, i);
                 }
@@ -195,30 +160,17 @@ impl Layout {
         }
         for required in ["kind", "name"] {
             if !index.contains_key(required) {
-                errors.push(ImportError::new(
-                    1,
-                    required,
-                    "missing_column",
-                    "this column is required",
-                ));
+                errors.push(ImportError::new(1, required, "missing_column", "this column is required"));
             }
         }
-        (
-            Layout {
-                index,
-                headers: table.headers.clone(),
-            },
-            errors,
-        )
+        (Layout { index, headers: table.headers.clone() }, errors)
     }
 
     /// The cell of `column` in `row`, when the file has that column. The quote that CSV exports
     /// put before formula-like text (`'=…`) is taken off again.
     fn cell<'r>(&self, row: &'r Row, column: &str) -> Option<&'r str> {
         let v = self.index.get(column).and_then(|&i| row.cells.get(i))?;
-        let unquoted = v
-            .strip_prefix('\'')
-            .filter(|r| r.starts_with(['=', '+', '-', '@', '\t', '\r']));
+        let unquoted = v.strip_prefix('\'').filter(|r| r.starts_with(['=', '+', '-', '@', '\t', '\r']));
         Some(unquoted.unwrap_or(v))
     }
 
@@ -229,9 +181,7 @@ impl Layout {
 
     /// The column as the file heads it, for error reports.
     fn header(&self, column: &str) -> String {
-        self.index
-            .get(column)
-            .map_or_else(|| column.to_owned(), |&i| self.headers[i].clone())
+        self.index.get(column).map_or_else(|| column.to_owned(), |&i| self.headers[i].clone())
     }
 }
 
@@ -263,41 +213,26 @@ impl Selection {
             }
         }
         let filters = serde_urlencoded::to_string(rest).unwrap_or_default();
-        Ok(Selection {
-            ids,
-            filters,
-            pairs,
-        })
+        Ok(Selection { ids, filters, pairs })
     }
 
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.pairs
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        self.pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 
     /// The label sheet and the number of already used positions (`layout`, `skip`).
     pub fn label_options(&self) -> AppResult<(LabelLayout, usize)> {
-        let layout = self
-            .get("layout")
-            .filter(|l| !l.is_empty())
-            .unwrap_or("3x8")
-            .parse::<LabelLayout>()?;
+        let layout = self.get("layout").filter(|l| !l.is_empty()).unwrap_or("3x8").parse::<LabelLayout>()?;
         let skip = match self.get("skip").map(str::trim).filter(|s| !s.is_empty()) {
             None => 0,
-            Some(s) => s
-                .parse()
-                .map_err(|_| AppError::field("skip", "not_a_number", "must be a number"))?,
+            Some(s) => s.parse().map_err(|_| AppError::field("skip", "not_a_number", "must be a number"))?,
         };
         Ok((layout, skip))
     }
 }
 
 fn too_many(max: usize) -> AppError {
-    AppError::BadRequest(format!(
-        "more than {max} assets match; narrow the selection"
-    ))
+    AppError::BadRequest(format!("more than {max} assets match; narrow the selection"))
 }
 
 /// The selected assets the caller may see, refusing more than `max`.
@@ -314,15 +249,7 @@ async fn select(ctx: &Ctx, c: &mut Conn, sel: &Selection, max: usize) -> AppResu
     }
     let q = parse_asset_query(Some(&sel.filters))?;
     let scope = ctx.scope(Object::Asset, Action::Read);
-    let found = assets::list_all(
-        c,
-        ctx.state.store.backend(),
-        &scope,
-        ctx.user.id,
-        &q,
-        max as i64 + 1,
-    )
-    .await?;
+    let found = assets::list_all(c, ctx.state.store.backend(), &scope, ctx.user.id, &q, max as i64 + 1).await?;
     if found.len() > max {
         return Err(too_many(max));
     }
@@ -337,34 +264,21 @@ async fn count(ctx: &Ctx, c: &mut Conn, sel: &Selection) -> AppResult<i64> {
     let mut q = parse_asset_query(Some(&sel.filters))?;
     q.per_page = 1;
     let scope = ctx.scope(Object::Asset, Action::Read);
-    Ok(
-        assets::list(c, ctx.state.store.backend(), &scope, ctx.user.id, &q)
-            .await?
-            .total,
-    )
+    Ok(assets::list(c, ctx.state.store.backend(), &scope, ctx.user.id, &q).await?.total)
 }
 
 /// Runs a document function on a blocking thread.
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, DocError> + Send + 'static,
 ) -> AppResult<Result<T, DocError>> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| AppError::Internal(format!("document worker: {e}")))
+    tokio::task::spawn_blocking(f).await.map_err(|e| AppError::Internal(format!("document worker: {e}")))
 }
 
 /// A download named `<stem>-<today>.<ext>`.
-fn file_response(
-    bytes: Vec<u8>,
-    content_type: &'static str,
-    disposition: &str,
-    stem: &str,
-    ext: &str,
-) -> Response {
+fn file_response(bytes: Vec<u8>, content_type: &'static str, disposition: &str, stem: &str, ext: &str) -> Response {
     let date = chrono::Local::now().format("%Y-%m-%d");
-    let disposition =
-        HeaderValue::from_str(&format!("{disposition}; filename=\"{stem}-{date}.{ext}\""))
-            .unwrap_or(HeaderValue::from_static("attachment"));
+    let disposition = HeaderValue::from_str(&format!("{disposition}; filename=\"{stem}-{date}.{ext}\""))
+        .unwrap_or(HeaderValue::from_static("attachment"));
     (
         [
             (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
@@ -389,11 +303,7 @@ impl Format {
         match s.map(|s| s.trim().to_ascii_lowercase()).as_deref() {
             None | Some("") | Some("csv") => Ok(Format::Csv),
             Some("xlsx") => Ok(Format::Xlsx),
-            Some(_) => Err(AppError::field(
-                "format",
-                "unknown_value",
-                "must be csv or xlsx",
-            )),
+            Some(_) => Err(AppError::field("format", "unknown_value", "must be csv or xlsx")),
         }
     }
 }
@@ -405,26 +315,16 @@ pub async fn export(ctx: &Ctx, sel: &Selection, format: Format) -> AppResult<Res
     let entity_ids: BTreeSet<i64> = list.iter().map(|a| a.entity_id.0).collect();
     let entity_ids: Vec<i64> = entity_ids.into_iter().collect();
     let paths: HashMap<LocationId, String> = if list.iter().any(|a| a.location_id.is_some()) {
-        locations::list(&mut c, &entity_ids)
-            .await?
-            .into_iter()
-            .map(|l| (l.id, l.path))
-            .collect()
+        locations::list(&mut c, &entity_ids).await?.into_iter().map(|l| (l.id, l.path)).collect()
     } else {
         HashMap::new()
     };
     let user_ids: BTreeSet<UserId> = list.iter().filter_map(|a| a.assigned_user_id).collect();
     let user_ids: Vec<UserId> = user_ids.into_iter().collect();
-    let logins: HashMap<UserId, String> = assets::user_logins(&mut c, &user_ids)
-        .await?
-        .into_iter()
-        .collect();
+    let logins: HashMap<UserId, String> = assets::user_logins(&mut c, &user_ids).await?.into_iter().collect();
     drop(c);
     let headers: Vec<String> = COLUMNS.iter().map(|c| c.name.to_owned()).collect();
-    let rows: Vec<Vec<String>> = list
-        .iter()
-        .map(|a| export_row(a, &paths, &logins))
-        .collect();
+    let rows: Vec<Vec<String>> = list.iter().map(|a| export_row(a, &paths, &logins)).collect();
     let bytes = blocking(move || match format {
         Format::Csv => Ok(write_csv(&headers, &rows)),
         Format::Xlsx => write_xlsx("Parc", &headers, &rows),
@@ -437,20 +337,10 @@ pub async fn export(ctx: &Ctx, sel: &Selection, format: Format) -> AppResult<Res
 }
 
 /// One asset in [`COLUMNS`] order.
-fn export_row(
-    a: &Asset,
-    paths: &HashMap<LocationId, String>,
-    logins: &HashMap<UserId, String>,
-) -> Vec<String> {
+fn export_row(a: &Asset, paths: &HashMap<LocationId, String>, logins: &HashMap<UserId, String>) -> Vec<String> {
     let s = |v: &Option<String>| v.clone().unwrap_or_default();
-    let location = a
-        .location_id
-        .and_then(|l| paths.get(&l).cloned())
-        .or_else(|| a.location_name.clone());
-    let user = a
-        .assigned_user_id
-        .and_then(|u| logins.get(&u).cloned())
-        .or_else(|| a.assigned_user_name.clone());
+    let location = a.location_id.and_then(|l| paths.get(&l).cloned()).or_else(|| a.location_name.clone());
+    let user = a.assigned_user_id.and_then(|u| logins.get(&u).cloned()).or_else(|| a.assigned_user_name.clone());
     vec![
         a.id.to_string(),
         a.kind.as_str().to_owned(),
@@ -470,9 +360,7 @@ fn export_row(
         s(&a.imei),
         s(&a.iccid),
         s(&a.line_number),
-        a.line_type
-            .map(|t| t.as_str().to_owned())
-            .unwrap_or_default(),
+        a.line_type.map(|t| t.as_str().to_owned()).unwrap_or_default(),
         s(&a.ip),
         s(&a.mac),
     ]
@@ -505,12 +393,7 @@ pub struct ImportError {
 
 impl ImportError {
     fn new(line: usize, column: &str, code: &str, message: &str) -> ImportError {
-        ImportError {
-            line,
-            column: column.to_owned(),
-            code: code.to_owned(),
-            message: message.to_owned(),
-        }
+        ImportError { line, column: column.to_owned(), code: code.to_owned(), message: message.to_owned() }
     }
 
     fn from_field(line: usize, layout: &Layout, f: FieldError) -> ImportError {
@@ -520,23 +403,15 @@ impl ImportError {
             "assigned_user_id" => "assigned_user",
             other => other,
         };
-        ImportError {
-            line,
-            column: layout.header(column),
-            code: f.code,
-            message: f.message,
-        }
+        ImportError { line, column: layout.header(column), code: f.code, message: f.message }
     }
 
     /// The reason in the caller's language: `io.err.<code>`, else `err.<code>`, else English.
     pub fn reason(&self, i18n: &I18n, lang: Lang) -> String {
-        [
-            format!("io.err.{}", self.code),
-            format!("err.{}", self.code),
-        ]
-        .into_iter()
-        .find(|k| i18n.has(lang, k))
-        .map_or_else(|| self.message.clone(), |k| i18n.t(lang, &k).to_owned())
+        [format!("io.err.{}", self.code), format!("err.{}", self.code)]
+            .into_iter()
+            .find(|k| i18n.has(lang, k))
+            .map_or_else(|| self.message.clone(), |k| i18n.t(lang, &k).to_owned())
     }
 }
 
@@ -567,21 +442,16 @@ pub async fn read_table(bytes: Bytes) -> AppResult<Result<Table, DocError>> {
 /// The entity for rows without one, which the caller must be allowed to create assets in.
 pub fn default_entity(ctx: &Ctx, id: Option<i64>) -> AppResult<Option<EntityId>> {
     match id.map(EntityId) {
-        Some(e) if !ctx.can(Object::Asset, Action::Create, e) => Err(AppError::Forbidden(
-            "you cannot create assets in this entity".into(),
-        )),
+        Some(e) if !ctx.can(Object::Asset, Action::Create, e) => {
+            Err(AppError::Forbidden("you cannot create assets in this entity".into()))
+        }
         other => Ok(other),
     }
 }
 
 /// Checks every row and, when `commit` and all are valid, creates them in one transaction:
 /// every asset or none.
-pub async fn run_import(
-    ctx: &Ctx,
-    table: &Table,
-    default: Option<EntityId>,
-    commit: bool,
-) -> AppResult<Outcome> {
+pub async fn run_import(ctx: &Ctx, table: &Table, default: Option<EntityId>, commit: bool) -> AppResult<Outcome> {
     let store = &ctx.state.store;
     if !commit {
         let mut c = store.read().await?;
@@ -599,11 +469,7 @@ pub async fn run_import(
             Err(StoreError::Validation(v)) => {
                 // Dropping the transaction rolls back the rows already created.
                 let (layout, _) = Layout::new(&ctx.state.i18n, table);
-                out.errors = v
-                    .fields
-                    .into_iter()
-                    .map(|f| ImportError::from_field(*line, &layout, f))
-                    .collect();
+                out.errors = v.fields.into_iter().map(|f| ImportError::from_field(*line, &layout, f)).collect();
                 out.created = 0;
                 return Ok(out);
             }
@@ -615,12 +481,7 @@ pub async fn run_import(
 }
 
 /// Values of a string enum written as their stable name or their French or English label.
-fn stable_value(
-    i18n: &I18n,
-    prefix: &str,
-    names: impl Iterator<Item = &'static str>,
-    raw: &str,
-) -> String {
+fn stable_value(i18n: &I18n, prefix: &str, names: impl Iterator<Item = &'static str>, raw: &str) -> String {
     let v = norm(raw);
     names
         .into_iter()
@@ -660,16 +521,12 @@ impl Resolver<'_> {
     fn entity(&self, v: &str) -> Result<EntityId, &'static str> {
         let id = v.parse::<i64>().ok();
         let n = norm(v);
-        unique(
-            self.entities
-                .iter()
-                .filter(|e| Some(e.id.0) == id || norm(&e.name) == n)
-                .map(|e| e.id),
+        unique(self.entities.iter().filter(|e| Some(e.id.0) == id || norm(&e.name) == n).map(|e| e.id)).map_err(
+            |code| match code {
+                "not_found_ref" => "unknown_entity",
+                other => other,
+            },
         )
-        .map_err(|code| match code {
-            "not_found_ref" => "unknown_entity",
-            other => other,
-        })
     }
 
     /// By path ("Site > Building > Room") or, when unique, name, in the entity.
@@ -684,20 +541,13 @@ impl Resolver<'_> {
         }
         let list = &self.locations[&entity];
         let n = norm(v);
-        Ok(
-            unique(list.iter().filter(|l| norm(&l.path) == n).map(|l| l.id))
-                .or_else(|_| unique(list.iter().filter(|l| norm(&l.name) == n).map(|l| l.id))),
-        )
+        Ok(unique(list.iter().filter(|l| norm(&l.path) == n).map(|l| l.id))
+            .or_else(|_| unique(list.iter().filter(|l| norm(&l.name) == n).map(|l| l.id))))
     }
 
     /// By login or, when unique, display name: a user the caller may see, belonging to the
     /// entity or to one above it.
-    async fn user(
-        &mut self,
-        c: &mut Conn,
-        entity: EntityId,
-        v: &str,
-    ) -> AppResult<Result<UserId, &'static str>> {
+    async fn user(&mut self, c: &mut Conn, entity: EntityId, v: &str) -> AppResult<Result<UserId, &'static str>> {
         let key = (entity, norm(v));
         if let Some(r) = self.users.get(&key) {
             return Ok(*r);
@@ -705,20 +555,14 @@ impl Resolver<'_> {
         let ctx = self.ctx;
         let readable = &self.readable_users;
         let fits = |u: &users::User| {
-            (u.id == ctx.user.id || readable.contains(&u.entity_id.0))
-                && ctx.tree.is_within(entity, u.entity_id)
+            (u.id == ctx.user.id || readable.contains(&u.entity_id.0)) && ctx.tree.is_within(entity, u.entity_id)
         };
         let found = match users::by_login(c, v).await? {
             Some((u, _)) if fits(&u) => Ok(u.id),
             _ => {
                 let above: Vec<i64> = ctx.tree.path(entity).into_iter().map(|e| e.0).collect();
                 let named = users::list(c, &above, Some(v), 50).await?;
-                unique(
-                    named
-                        .iter()
-                        .filter(|u| norm(&u.display_name) == key.1 && fits(u))
-                        .map(|u| u.id),
-                )
+                unique(named.iter().filter(|u| norm(&u.display_name) == key.1 && fits(u)).map(|u| u.id))
             }
         };
         self.users.insert(key, found);
@@ -727,20 +571,10 @@ impl Resolver<'_> {
 }
 
 /// Checks every row against the rules and the database; writes nothing.
-async fn check(
-    ctx: &Ctx,
-    c: &mut Conn,
-    table: &Table,
-    default: Option<EntityId>,
-) -> AppResult<Outcome> {
+async fn check(ctx: &Ctx, c: &mut Conn, table: &Table, default: Option<EntityId>) -> AppResult<Outcome> {
     let i18n = &ctx.state.i18n;
     let (layout, header_errors) = Layout::new(i18n, table);
-    let mut out = Outcome {
-        rows: table.rows.len(),
-        created: 0,
-        valid: Vec::new(),
-        errors: header_errors,
-    };
+    let mut out = Outcome { rows: table.rows.len(), created: 0, valid: Vec::new(), errors: header_errors };
     if !out.errors.is_empty() {
         return Ok(out);
     }
@@ -749,28 +583,17 @@ async fn check(
         entities: entities::list_all(c).await?,
         locations: HashMap::new(),
         users: HashMap::new(),
-        readable_users: ctx
-            .entity_ids(Object::User, Action::Read)
-            .into_iter()
-            .collect(),
+        readable_users: ctx.entity_ids(Object::User, Action::Read).into_iter().collect(),
     };
     let mut tags: HashMap<(EntityId, String), usize> = HashMap::new();
     for row in &table.rows {
         let line = row.line;
         let mut errors = Vec::new();
         let mut fail = |column: &str, code: &str, message: &str| {
-            errors.push(ImportError::new(
-                line,
-                &layout.header(column),
-                code,
-                message,
-            ));
+            errors.push(ImportError::new(line, &layout.header(column), code, message));
         };
         let entity = match layout.value(row, "entity") {
-            Some(v) => r
-                .entity(v)
-                .map_err(|code| fail("entity", code, "no such entity"))
-                .ok(),
+            Some(v) => r.entity(v).map_err(|code| fail("entity", code, "no such entity")).ok(),
             None if default.is_some() => default,
             None => {
                 fail("entity", "required", "is required");
@@ -780,59 +603,35 @@ async fn check(
         let entity = entity.filter(|e| {
             let allowed = ctx.can(Object::Asset, Action::Create, *e);
             if !allowed {
-                fail(
-                    "entity",
-                    "forbidden_entity",
-                    "you cannot create assets in this entity",
-                );
+                fail("entity", "forbidden_entity", "you cannot create assets in this entity");
             }
             allowed
         });
         let (mut location, mut user) = (None, None);
         if let Some(e) = entity {
             if let Some(v) = layout.value(row, "location") {
-                location = r
-                    .location(c, e, v)
-                    .await?
-                    .map_err(|code| fail("location", code, "no such location"))
-                    .ok();
+                location = r.location(c, e, v).await?.map_err(|code| fail("location", code, "no such location")).ok();
             }
             if let Some(v) = layout.value(row, "assigned_user") {
-                user = r
-                    .user(c, e, v)
-                    .await?
-                    .map_err(|code| fail("assigned_user", code, "no such user"))
-                    .ok();
+                user = r.user(c, e, v).await?.map_err(|code| fail("assigned_user", code, "no such user")).ok();
             }
-            if layout.value(row, "puk").is_some()
-                && !ctx.can(Object::Asset, Action::RevealSecret, e)
-            {
+            if layout.value(row, "puk").is_some() && !ctx.can(Object::Asset, Action::RevealSecret, e) {
                 fail("puk", "forbidden_secret", "your profile cannot set secrets");
             }
         }
         let text = |column: &str| layout.cell(row, column).map(str::to_owned);
         let named = |column: &str, prefix: &str, names: Vec<&'static str>| {
-            layout
-                .cell(row, column)
-                .map(|v| stable_value(i18n, prefix, names.into_iter(), v))
+            layout.cell(row, column).map(|v| stable_value(i18n, prefix, names.into_iter(), v))
         };
         let input = AssetInput {
-            kind: named(
-                "kind",
-                "kind",
-                AssetKind::ALL.iter().map(|k| k.as_str()).collect(),
-            ),
+            kind: named("kind", "kind", AssetKind::ALL.iter().map(|k| k.as_str()).collect()),
             entity_id: Some(entity.map_or(0, |e| e.0)),
             name: text("name"),
             asset_tag: text("asset_tag"),
             serial: text("serial"),
             manufacturer: text("manufacturer"),
             model: text("model"),
-            status: named(
-                "status",
-                "status",
-                AssetStatus::ALL.iter().map(|s| s.as_str()).collect(),
-            ),
+            status: named("status", "status", AssetStatus::ALL.iter().map(|s| s.as_str()).collect()),
             location_id: location.map(|l| l.0),
             assigned_user_id: user.map(|u| u.0),
             purchase_date: layout.cell(row, "purchase_date").map(iso_date),
@@ -843,28 +642,16 @@ async fn check(
             iccid: text("iccid"),
             puk: layout.value(row, "puk").map(str::to_owned),
             line_number: text("line_number"),
-            line_type: named(
-                "line_type",
-                "line_type",
-                LineType::ALL.iter().map(|t| t.as_str()).collect(),
-            ),
+            line_type: named("line_type", "line_type", LineType::ALL.iter().map(|t| t.as_str()).collect()),
             ip: text("ip"),
             mac: text("mac"),
         };
         let draft = input.validate(None);
         if let Err(v) = &draft {
-            errors.extend(
-                v.fields
-                    .iter()
-                    .cloned()
-                    .map(|f| ImportError::from_field(line, &layout, f)),
-            );
+            errors.extend(v.fields.iter().cloned().map(|f| ImportError::from_field(line, &layout, f)));
         }
         // Tags are checked whatever else is wrong with the row, to report everything at once.
-        let tag = layout
-            .value(row, "asset_tag")
-            .map(str::trim)
-            .filter(|t| !t.is_empty());
+        let tag = layout.value(row, "asset_tag").map(str::trim).filter(|t| !t.is_empty());
         if let (Some(e), Some(tag)) = (entity, tag) {
             let column = layout.header("asset_tag");
             match tags.entry((e, tag.to_owned())) {
@@ -898,20 +685,12 @@ struct Carried {
 
 impl Carried {
     fn of(table: &Table) -> Carried {
-        Carried {
-            headers: table.headers.clone(),
-            rows: table
-                .rows
-                .iter()
-                .map(|r| (r.line, r.cells.clone()))
-                .collect(),
-        }
+        Carried { headers: table.headers.clone(), rows: table.rows.iter().map(|r| (r.line, r.cells.clone())).collect() }
     }
 
     /// Back to a table with the shape a reader produces, or a 400.
     fn into_table(self) -> AppResult<Table> {
-        let bad =
-            || AppError::BadRequest("the carried table is malformed; upload the file again".into());
+        let bad = || AppError::BadRequest("the carried table is malformed; upload the file again".into());
         let width = self.headers.len();
         if width == 0 || self.rows.is_empty() || self.rows.len() > Limits::default().max_rows {
             return Err(bad());
@@ -922,10 +701,7 @@ impl Carried {
             .map(|(line, cells)| (cells.len() == width).then_some(Row { line, cells }))
             .collect::<Option<Vec<Row>>>()
             .ok_or_else(bad)?;
-        Ok(Table {
-            headers: self.headers,
-            rows,
-        })
+        Ok(Table { headers: self.headers, rows })
     }
 }
 
@@ -972,25 +748,12 @@ struct ImportPage {
 fn doc_error_text(ctx: &Ctx, e: &DocError) -> String {
     let (i, l) = (&ctx.state.i18n, ctx.lang);
     match e {
-        DocError::TooLarge { limit } => i.tf(
-            l,
-            "io.doc.too_large",
-            &[("mib", &(limit / (1024 * 1024)).to_string())],
-        ),
-        DocError::InvalidUtf8 { line } => {
-            i.tf(l, "io.doc.invalid_utf8", &[("line", &line.to_string())])
+        DocError::TooLarge { limit } => i.tf(l, "io.doc.too_large", &[("mib", &(limit / (1024 * 1024)).to_string())]),
+        DocError::InvalidUtf8 { line } => i.tf(l, "io.doc.invalid_utf8", &[("line", &line.to_string())]),
+        DocError::ExtraCells { line, columns } => {
+            i.tf(l, "io.doc.extra_cells", &[("line", &line.to_string()), ("columns", &columns.to_string())])
         }
-        DocError::ExtraCells { line, columns } => i.tf(
-            l,
-            "io.doc.extra_cells",
-            &[
-                ("line", &line.to_string()),
-                ("columns", &columns.to_string()),
-            ],
-        ),
-        DocError::TooManyRows { limit } => {
-            i.tf(l, "io.doc.too_many_rows", &[("limit", &limit.to_string())])
-        }
+        DocError::TooManyRows { limit } => i.tf(l, "io.doc.too_many_rows", &[("limit", &limit.to_string())]),
         DocError::Empty => i.t(l, "io.doc.empty").to_owned(),
         DocError::UnsupportedFormat(_) => i.t(l, "io.doc.unsupported").to_owned(),
         DocError::UnsafeArchive(_) => i.t(l, "io.doc.unsafe_archive").to_owned(),
@@ -1009,19 +772,11 @@ struct ImportView {
 async fn import_view(ctx: &Ctx, v: ImportView) -> AppResult<Response> {
     let mut c = ctx.state.store.read().await?;
     let allowed = ctx.scope(Object::Asset, Action::Create).full;
-    let entities: Vec<Entity> = entities::list_all(&mut c)
-        .await?
-        .into_iter()
-        .filter(|e| allowed.contains(&e.id))
-        .collect();
+    let entities: Vec<Entity> =
+        entities::list_all(&mut c).await?.into_iter().filter(|e| allowed.contains(&e.id)).collect();
     drop(c);
     let page = Page::new(ctx, "io.title").await;
-    let columns = COLUMNS
-        .iter()
-        .skip(1)
-        .chain([&PUK])
-        .map(|c| (c.name, page.t(c.label).to_owned()))
-        .collect();
+    let columns = COLUMNS.iter().skip(1).chain([&PUK]).map(|c| (c.name, page.t(c.label).to_owned())).collect();
     let entity_id = v.entity_id.unwrap_or(ctx.user.entity_id.0);
     Ok(render_status(
         v.status,
@@ -1044,22 +799,11 @@ struct ImportQuery {
 }
 
 async fn import_page(ctx: Ctx, Query(q): Query<ImportQuery>) -> AppResult<Response> {
-    let created = q.created.and_then(|n| n.parse::<usize>().ok()).map(|n| {
-        ctx.state
-            .i18n
-            .tf(ctx.lang, "io.created", &[("count", &n.to_string())])
-    });
-    import_view(
-        &ctx,
-        ImportView {
-            status: StatusCode::OK,
-            entity_id: None,
-            error: None,
-            preview: None,
-            created,
-        },
-    )
-    .await
+    let created = q
+        .created
+        .and_then(|n| n.parse::<usize>().ok())
+        .map(|n| ctx.state.i18n.tf(ctx.lang, "io.created", &[("count", &n.to_string())]));
+    import_view(&ctx, ImportView { status: StatusCode::OK, entity_id: None, error: None, preview: None, created }).await
 }
 
 /// The fields of the import forms (upload and commit).
@@ -1091,19 +835,8 @@ async fn read_form(mp: Result<Multipart, MultipartRejection>) -> AppResult<Impor
                 f.file = (!bytes.is_empty()).then_some(bytes);
             }
             "csrf" => f.csrf = field.text().await.map_err(multipart_error)?,
-            "entity_id" => {
-                f.entity_id = field
-                    .text()
-                    .await
-                    .map_err(multipart_error)?
-                    .trim()
-                    .parse()
-                    .ok()
-            }
-            "data" => {
-                f.data =
-                    Some(field.text().await.map_err(multipart_error)?).filter(|d| !d.is_empty())
-            }
+            "entity_id" => f.entity_id = field.text().await.map_err(multipart_error)?.trim().parse().ok(),
+            "data" => f.data = Some(field.text().await.map_err(multipart_error)?).filter(|d| !d.is_empty()),
             "commit" => f.commit = field.text().await.map_err(multipart_error)? == "1",
             _ => {}
         }
@@ -1116,11 +849,7 @@ async fn import_upload(ctx: Ctx, mp: Result<Multipart, MultipartRejection>) -> A
     let form = read_form(mp).await?;
     match &ctx.csrf {
         Some(expected) if constant_time_eq(expected.as_bytes(), form.csrf.as_bytes()) => {}
-        _ => {
-            return Err(AppError::Forbidden(
-                "the form has expired or did not come from Parc; reload the page".into(),
-            ))
-        }
+        _ => return Err(AppError::Forbidden("the form has expired or did not come from Parc; reload the page".into())),
     }
     let default = default_entity(&ctx, form.entity_id)?;
     let failed = |error: String| ImportView {
@@ -1136,9 +865,7 @@ async fn import_upload(ctx: Ctx, mp: Result<Multipart, MultipartRejection>) -> A
             Err(e) => return import_view(&ctx, failed(doc_error_text(&ctx, &e))).await,
         },
         (None, Some(data)) if data.len() <= MAX_CARRY => serde_json::from_str::<Carried>(&data)
-            .map_err(|_| {
-                AppError::BadRequest("the carried table is malformed; upload the file again".into())
-            })?
+            .map_err(|_| AppError::BadRequest("the carried table is malformed; upload the file again".into()))?
             .into_table()?,
         (None, Some(_)) => return Err(AppError::TooLarge),
         (None, None) => return import_view(&ctx, failed(ctx.tr("io.no_file").to_owned())).await,
@@ -1148,20 +875,10 @@ async fn import_upload(ctx: Ctx, mp: Result<Multipart, MultipartRejection>) -> A
         return Ok(see_other(&format!("/import?created={}", out.created), None));
     }
     let preview = preview(&ctx, &table, &out).await?;
-    let status = if out.errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = if out.errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     import_view(
         &ctx,
-        ImportView {
-            status,
-            entity_id: form.entity_id,
-            error: None,
-            preview: Some(preview),
-            created: None,
-        },
+        ImportView { status, entity_id: form.entity_id, error: None, preview: Some(preview), created: None },
     )
     .await
 }
@@ -1174,37 +891,16 @@ async fn preview(ctx: &Ctx, table: &Table, out: &Outcome) -> AppResult<Preview> 
             .errors
             .iter()
             .take(MAX_ERRORS)
-            .map(|e| ErrorView {
-                line: e.line,
-                column: e.column.clone(),
-                reason: e.reason(i, l),
-            })
+            .map(|e| ErrorView { line: e.line, column: e.column.clone(), reason: e.reason(i, l) })
             .collect();
-        let more = (out.errors.len() > MAX_ERRORS)
-            .then(|| i.tf(l, "io.more_errors", &[("count", &MAX_ERRORS.to_string())]));
-        let summary = i.tf(
-            l,
-            "io.summary_errors",
-            &[
-                ("rows", &rows_text),
-                ("errors", &out.errors.len().to_string()),
-            ],
-        );
-        return Ok(Preview {
-            summary,
-            errors,
-            rows: Vec::new(),
-            more,
-            carry: None,
-            commit_label: String::new(),
-        });
+        let more =
+            (out.errors.len() > MAX_ERRORS).then(|| i.tf(l, "io.more_errors", &[("count", &MAX_ERRORS.to_string())]));
+        let summary = i.tf(l, "io.summary_errors", &[("rows", &rows_text), ("errors", &out.errors.len().to_string())]);
+        return Ok(Preview { summary, errors, rows: Vec::new(), more, carry: None, commit_label: String::new() });
     }
     let mut c = ctx.state.store.read().await?;
-    let names: HashMap<EntityId, String> = entities::list_all(&mut c)
-        .await?
-        .into_iter()
-        .map(|e| (e.id, e.name))
-        .collect();
+    let names: HashMap<EntityId, String> =
+        entities::list_all(&mut c).await?.into_iter().map(|e| (e.id, e.name)).collect();
     drop(c);
     let rows = out
         .valid
@@ -1220,9 +916,7 @@ async fn preview(ctx: &Ctx, table: &Table, out: &Outcome) -> AppResult<Preview> 
         .collect();
     let hidden = out.valid.len().saturating_sub(PREVIEW_ROWS);
     let more = (hidden > 0).then(|| i.tf(l, "io.more_rows", &[("count", &hidden.to_string())]));
-    let carry = serde_json::to_string(&Carried::of(table))
-        .ok()
-        .filter(|d| d.len() <= MAX_CARRY);
+    let carry = serde_json::to_string(&Carried::of(table)).ok().filter(|d| d.len() <= MAX_CARRY);
     Ok(Preview {
         summary: i.tf(l, "io.summary_ok", &[("rows", &rows_text)]),
         errors: Vec::new(),
@@ -1238,10 +932,7 @@ async fn preview(ctx: &Ctx, table: &Table, out: &Outcome) -> AppResult<Preview> 
 /// `public_url` of the settings, or this server as the request names it.
 fn base_url(public_url: &str, headers: &HeaderMap) -> String {
     if public_url.is_empty() {
-        let host = headers
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or("localhost");
+        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
         format!("http://{host}")
     } else {
         public_url.trim_end_matches('/').to_owned()
@@ -1256,20 +947,14 @@ pub async fn labels_pdf(ctx: &Ctx, headers: &HeaderMap, raw: Option<&str>) -> Ap
     let list = select(ctx, &mut c, &sel, MAX_LABELS).await?;
     drop(c);
     if list.is_empty() {
-        return Err(AppError::BadRequest(
-            "no asset matches the selection".into(),
-        ));
+        return Err(AppError::BadRequest("no asset matches the selection".into()));
     }
     let settings = ctx.state.settings().await;
     let base = base_url(&settings.public_url, headers);
     let hotline = if settings.hotline_number.is_empty() {
         String::new()
     } else {
-        ctx.state.i18n.tf(
-            ctx.lang,
-            "io.hotline",
-            &[("number", &settings.hotline_number)],
-        )
+        ctx.state.i18n.tf(ctx.lang, "io.hotline", &[("number", &settings.hotline_number)])
     };
     let labels: Vec<Label> = list
         .into_iter()
@@ -1282,20 +967,10 @@ pub async fn labels_pdf(ctx: &Ctx, headers: &HeaderMap, raw: Option<&str>) -> Ap
         })
         .collect();
     let pdf = blocking(move || render_labels(layout, &labels, skip)).await??;
-    Ok(file_response(
-        pdf,
-        "application/pdf",
-        "inline",
-        "parc-labels",
-        "pdf",
-    ))
+    Ok(file_response(pdf, "application/pdf", "inline", "parc-labels", "pdf"))
 }
 
-async fn labels_pdf_page(
-    ctx: Ctx,
-    headers: HeaderMap,
-    RawQuery(raw): RawQuery,
-) -> AppResult<Response> {
+async fn labels_pdf_page(ctx: Ctx, headers: HeaderMap, RawQuery(raw): RawQuery) -> AppResult<Response> {
     labels_pdf(&ctx, &headers, raw.as_deref()).await
 }
 
@@ -1328,22 +1003,14 @@ async fn labels_page(ctx: Ctx, RawQuery(raw): RawQuery) -> AppResult<Response> {
         None
     };
     const OWN: &[&str] = &["layout", "skip", "ok", "page", "per_page"];
-    let hidden = sel
-        .pairs
-        .iter()
-        .filter(|(k, _)| !OWN.contains(&k.as_str()))
-        .cloned()
-        .collect();
+    let hidden = sel.pairs.iter().filter(|(k, _)| !OWN.contains(&k.as_str())).cloned().collect();
     Ok(render(&LabelsPage {
         count_text: page.tf("io.labels_count", &[("count", &n.to_string())]),
         page,
         printable: warning.is_none(),
         warning,
         hidden,
-        layouts: LabelLayout::all()
-            .iter()
-            .map(|l| (l.id(), l.description(), *l == layout))
-            .collect(),
+        layouts: LabelLayout::all().iter().map(|l| (l.id(), l.description(), *l == layout)).collect(),
         skip,
         list_query: sel.filters,
     }))

@@ -195,10 +195,8 @@ pub async fn html_errors(State(state): State<AppState>, req: Request, next: Next
         })
         .unwrap_or_default();
     let request_id = (info.status == StatusCode::INTERNAL_SERVER_ERROR).then(|| request_id(&headers));
-    let mut r = render_status(
-        info.status,
-        &ErrorPage { page, status: info.status.as_u16(), message, fields, request_id },
-    );
+    let mut r =
+        render_status(info.status, &ErrorPage { page, status: info.status.as_u16(), message, fields, request_id });
     if let Some(ra) = resp.headers().get(header::RETRY_AFTER) {
         r.headers_mut().insert(header::RETRY_AFTER, ra.clone());
     }
@@ -209,11 +207,13 @@ const CSS: &str = include_str!("../../static/parc.css");
 const JS: &str = include_str!("../../static/parc.js");
 
 async fn css() -> Response {
-    ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")], CSS).into_response()
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")], CSS)
+        .into_response()
 }
 
 async fn js() -> Response {
-    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")], JS).into_response()
+    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")], JS)
+        .into_response()
 }
 
 /// Every page route, with HTML error rendering.

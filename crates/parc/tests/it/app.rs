@@ -44,9 +44,13 @@ impl TestApp {
 
     pub async fn entity(&self, name: &str, parent: Option<EntityId>) -> EntityId {
         let mut tx = self.db.store.write().await.unwrap();
-        let e = entities::create(&mut tx, &Actor::system("test"), &EntityInput { name: Some(name.into()), parent_id: parent.map(|p| p.0), comment: None })
-            .await
-            .unwrap();
+        let e = entities::create(
+            &mut tx,
+            &Actor::system("test"),
+            &EntityInput { name: Some(name.into()), parent_id: parent.map(|p| p.0), comment: None },
+        )
+        .await
+        .unwrap();
         tx.commit().await.unwrap();
         e.id
     }
@@ -56,10 +60,21 @@ impl TestApp {
         let hash = password_hash();
         let mut tx = self.db.store.write().await.unwrap();
         let actor = Actor::system("test");
-        let u = users::create(&mut tx, &actor, &UserInput { login: Some(login.into()), display_name: Some(format!("User {login}")), entity_id: Some(entity.0), ..Default::default() }, Some(hash))
-            .await
-            .unwrap();
-        let g: Vec<Grant> = grants.iter().map(|(e, p, r)| Grant { entity_id: *e, profile: *p, recursive: *r }).collect();
+        let u = users::create(
+            &mut tx,
+            &actor,
+            &UserInput {
+                login: Some(login.into()),
+                display_name: Some(format!("User {login}")),
+                entity_id: Some(entity.0),
+                ..Default::default()
+            },
+            Some(hash),
+        )
+        .await
+        .unwrap();
+        let g: Vec<Grant> =
+            grants.iter().map(|(e, p, r)| Grant { entity_id: *e, profile: *p, recursive: *r }).collect();
         users::set_grants(&mut tx, &actor, u.id, &g).await.unwrap();
         let (_t, token) = users::create_token(&mut tx, &actor, u.id, "test").await.unwrap();
         tx.commit().await.unwrap();
@@ -83,11 +98,7 @@ pub fn password_hash() -> &'static str {
 
 /// A client that keeps cookies and does not follow redirects (tests look at them).
 pub fn browser_like_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
+    reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }
 
 /// The value of `name="csrf"` in a page.

@@ -28,7 +28,9 @@ fn find_binary(names: &[&str]) -> Option<String> {
 async fn browser_sign_in_create_search_history_english() {
     let Some(driver_bin) = find_binary(&["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]) else {
         assert!(std::env::var("CI").is_err(), "chromedriver is missing in CI: .ci/run installs chromium-driver");
-        eprintln!("\n*** SKIPPED browser test: chromedriver not installed (apt-get install chromium chromium-driver) ***\n");
+        eprintln!(
+            "\n*** SKIPPED browser test: chromedriver not installed (apt-get install chromium chromium-driver) ***\n"
+        );
         return;
     };
     let app = TestApp::sqlite().await;

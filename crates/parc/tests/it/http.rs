@@ -39,15 +39,32 @@ async fn sign_in_session_and_sign_out() {
     let (client, ok) = sign_in(&app, "agent", PASSWORD).await;
     assert_eq!(ok.status(), StatusCode::SEE_OTHER);
     assert_eq!(ok.headers()["location"], "/assets");
-    let cookie = ok.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).find(|c| c.starts_with("parc_session=")).unwrap();
+    let cookie = ok
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("parc_session="))
+        .unwrap();
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
     assert!(!cookie.contains("Secure"), "plain HTTP: no Secure flag");
     // Behind a TLS-terminating proxy the cookie is Secure.
     let client2 = browser_like_client();
     let csrf2 = csrf_in(&client2.get(app.url("/login")).send().await.unwrap().text().await.unwrap());
-    let tls = client2.post(app.url("/login")).header("x-forwarded-proto", "https")
-        .form(&[("login", "agent"), ("password", PASSWORD), ("csrf", csrf2.as_str())]).send().await.unwrap();
-    let tls_cookie = tls.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).find(|c| c.starts_with("parc_session=")).unwrap();
+    let tls = client2
+        .post(app.url("/login"))
+        .header("x-forwarded-proto", "https")
+        .form(&[("login", "agent"), ("password", PASSWORD), ("csrf", csrf2.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let tls_cookie = tls
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("parc_session="))
+        .unwrap();
     assert!(tls_cookie.contains("Secure"), "{tls_cookie}");
 
     let dash = client.get(app.url("/")).send().await.unwrap();
@@ -59,7 +76,13 @@ async fn sign_in_session_and_sign_out() {
     // A state-changing form without the CSRF token, or from another origin, is refused.
     let no_csrf = client.post(app.url("/logout")).form(&[("x", "1")]).send().await.unwrap();
     assert_eq!(no_csrf.status(), StatusCode::FORBIDDEN);
-    let cross = client.post(app.url("/logout")).header("origin", "https://evil.example").form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+    let cross = client
+        .post(app.url("/logout"))
+        .header("origin", "https://evil.example")
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(cross.status(), StatusCode::FORBIDDEN);
 
     let out = client.post(app.url("/logout")).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
@@ -93,7 +116,15 @@ async fn api_story(app: &TestApp) {
     let http = reqwest::Client::new();
     let auth = format!("Bearer {token}");
     let count = || async {
-        let v: Value = http.get(app.url("/api/v1/assets")).header("authorization", &auth).send().await.unwrap().json().await.unwrap();
+        let v: Value = http
+            .get(app.url("/api/v1/assets"))
+            .header("authorization", &auth)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         v["total"].as_i64().unwrap()
     };
 
@@ -135,23 +166,52 @@ async fn api_story(app: &TestApp) {
             assert!(body["error"]["message"].is_string(), "case {i}: {body}");
         }
     }
-    let v: Value = http.post(app.url("/api/v1/assets")).header("authorization", &auth)
+    let v: Value = http
+        .post(app.url("/api/v1/assets"))
+        .header("authorization", &auth)
         .json(&json!({"kind": "mobile_phone", "entity_id": school.0, "name": "x", "imei": "490154203237519"}))
-        .send().await.unwrap().json().await.unwrap();
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(v["error"]["code"], "validation");
     assert_eq!(v["error"]["details"]["fields"][0]["field"], "imei");
     assert_eq!(v["error"]["details"]["fields"][0]["code"], "imei_luhn");
     assert_eq!(count().await, 1, "failed requests wrote nothing");
 
     // Update, history, search.
-    let r = http.patch(app.url(&format!("/api/v1/assets/{id}"))).header("authorization", &auth).json(&json!({"status": "in_repair"})).send().await.unwrap();
+    let r = http
+        .patch(app.url(&format!("/api/v1/assets/{id}")))
+        .header("authorization", &auth)
+        .json(&json!({"status": "in_repair"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    let h: Value = http.get(app.url(&format!("/api/v1/assets/{id}/history"))).header("authorization", &auth).send().await.unwrap().json().await.unwrap();
+    let h: Value = http
+        .get(app.url(&format!("/api/v1/assets/{id}/history")))
+        .header("authorization", &auth)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(h[0]["action"], "update");
     assert_eq!(h[0]["changes"][0]["field"], "status");
     assert_eq!(h[0]["changes"][0]["old"], "in_stock");
     assert_eq!(h[0]["actor_label"], "tech");
-    let s: Value = http.get(app.url("/api/v1/search?q=4901542032")).header("authorization", &auth).send().await.unwrap().json().await.unwrap();
+    let s: Value = http
+        .get(app.url("/api/v1/search?q=4901542032"))
+        .header("authorization", &auth)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(s["items"][0]["id"], id);
 
     // Without a token: 401 in the error shape.
@@ -193,7 +253,8 @@ async fn health_and_internal_errors() {
     // With the database gone, health says so and errors carry a request id.
     app.db.store.close().await;
     assert_eq!(http.get(app.url("/healthz")).send().await.unwrap().status(), StatusCode::SERVICE_UNAVAILABLE);
-    let r = http.get(app.url("/api/v1/assets")).header("authorization", format!("Bearer {token}")).send().await.unwrap();
+    let r =
+        http.get(app.url("/api/v1/assets")).header("authorization", format!("Bearer {token}")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
     let rid = r.headers()["x-request-id"].to_str().unwrap().to_owned();
     let v: Value = r.json().await.unwrap();
@@ -214,12 +275,37 @@ async fn asset_pages_end_to_end() {
     let csrf = csrf_in(&form);
     let root_s = root.0.to_string();
     // An invalid MAC re-displays the form with the message next to the field.
-    let bad = client.post(app.url("/assets/new")).form(&[("csrf", csrf.as_str()), ("kind", "computer"), ("entity_id", root_s.as_str()), ("name", "PC-ACCUEIL-01"), ("mac", "zz:zz")]).send().await.unwrap();
+    let bad = client
+        .post(app.url("/assets/new"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("kind", "computer"),
+            ("entity_id", root_s.as_str()),
+            ("name", "PC-ACCUEIL-01"),
+            ("mac", "zz:zz"),
+        ])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = bad.text().await.unwrap();
     assert!(html.contains("Adresse MAC invalide"), "{html}");
     assert!(html.contains("PC-ACCUEIL-01"), "values are kept");
-    let ok = client.post(app.url("/assets/new")).form(&[("csrf", csrf.as_str()), ("kind", "computer"), ("entity_id", root_s.as_str()), ("name", "PC-ACCUEIL-01"), ("asset_tag", "GPI-7"), ("mac", "AA-BB-CC-00-11-22"), ("ip", "192.168.207.14"), ("status", "in_use")]).send().await.unwrap();
+    let ok = client
+        .post(app.url("/assets/new"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("kind", "computer"),
+            ("entity_id", root_s.as_str()),
+            ("name", "PC-ACCUEIL-01"),
+            ("asset_tag", "GPI-7"),
+            ("mac", "AA-BB-CC-00-11-22"),
+            ("ip", "192.168.207.14"),
+            ("status", "in_use"),
+        ])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ok.status(), StatusCode::SEE_OTHER);
     let loc = ok.headers()["location"].to_str().unwrap().to_owned();
     let page = client.get(app.url(&loc)).send().await.unwrap().text().await.unwrap();
@@ -231,7 +317,8 @@ async fn asset_pages_end_to_end() {
     assert!(list.contains("PC-ACCUEIL-01"));
     // English on demand.
     let csrf = csrf_in(&list);
-    let sw = client.post(app.url("/lang/en")).form(&[("csrf", csrf.as_str()), ("next", "/assets")]).send().await.unwrap();
+    let sw =
+        client.post(app.url("/lang/en")).form(&[("csrf", csrf.as_str()), ("next", "/assets")]).send().await.unwrap();
     assert_eq!(sw.status(), StatusCode::SEE_OTHER);
     let en = client.get(app.url("/assets")).send().await.unwrap().text().await.unwrap();
     assert!(en.contains("<html lang=\"en\">") && en.contains("Assets"));

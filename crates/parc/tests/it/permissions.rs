@@ -76,7 +76,9 @@ async fn sim(app: &TestApp, entity: EntityId, name: &str, owner: Option<UserId>)
         ..Default::default()
     };
     let mut tx = app.db.store.write().await.unwrap();
-    let id = assets::create(&mut tx, &Actor::system("test"), app.db.store.cipher(), &input.validate(None).unwrap()).await.unwrap();
+    let id = assets::create(&mut tx, &Actor::system("test"), app.db.store.cipher(), &input.validate(None).unwrap())
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     Target { id, entity, owner }
 }
@@ -113,17 +115,42 @@ async fn no_cross_entity_read_or_write() {
         let cookie = format!("parc_session={}", s.session.0);
 
         // Lists and search show exactly the visible assets.
-        let v: Value = http.get(app.url("/api/v1/assets?per_page=500")).header("authorization", &bearer).send().await.unwrap().json().await.unwrap();
+        let v: Value = http
+            .get(app.url("/api/v1/assets?per_page=500"))
+            .header("authorization", &bearer)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         let listed: BTreeSet<i64> = v["items"].as_array().unwrap().iter().map(|a| a["id"].as_i64().unwrap()).collect();
-        let expected: BTreeSet<i64> = all.iter().filter(|t| !deleted.contains(&t.id.0) && visible(&tree, s, t)).map(|t| t.id.0).collect();
+        let expected: BTreeSet<i64> =
+            all.iter().filter(|t| !deleted.contains(&t.id.0) && visible(&tree, s, t)).map(|t| t.id.0).collect();
         assert_eq!(listed, expected, "{who}: API list");
-        let html = http.get(app.url("/assets?per_page=500")).header("cookie", &cookie).send().await.unwrap().text().await.unwrap();
+        let html = http
+            .get(app.url("/assets?per_page=500"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         for t in all.iter().filter(|t| !deleted.contains(&t.id.0)) {
             let shown = html.contains(&format!("href=\"/assets/{}\"", t.id));
             assert_eq!(shown, visible(&tree, s, t), "{who}: page list, asset {:?}", t);
         }
         let b_tag = format!("{}-{}-B", s.profile.as_str(), s.recursive);
-        let found: Value = http.get(app.url(&format!("/api/v1/search?q={b_tag}"))).header("authorization", &bearer).send().await.unwrap().json().await.unwrap();
+        let found: Value = http
+            .get(app.url(&format!("/api/v1/search?q={b_tag}")))
+            .header("authorization", &bearer)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         assert!(found["items"].as_array().unwrap().is_empty(), "{who}: search leaks B");
         checked += 3;
 
@@ -131,9 +158,16 @@ async fn no_cross_entity_read_or_write() {
             let vis = visible(&tree, s, t);
             for act in [Act::Read, Act::Update, Act::Reveal, Act::Delete] {
                 let allowed = vis && profile_may(s.profile, act);
-                let expect_api = if !vis { StatusCode::NOT_FOUND } else if allowed {
-                    match act { Act::Delete => StatusCode::NO_CONTENT, _ => StatusCode::OK }
-                } else { StatusCode::FORBIDDEN };
+                let expect_api = if !vis {
+                    StatusCode::NOT_FOUND
+                } else if allowed {
+                    match act {
+                        Act::Delete => StatusCode::NO_CONTENT,
+                        _ => StatusCode::OK,
+                    }
+                } else {
+                    StatusCode::FORBIDDEN
+                };
                 let url = app.url(&format!("/api/v1/assets/{}", t.id));
                 // The API.
                 let resp = match act {
@@ -163,19 +197,40 @@ async fn no_cross_entity_read_or_write() {
                 let page = format!("/assets/{}", t.id);
                 let resp = match act {
                     Act::Read => http.get(app.url(&page)).header("cookie", &cookie).send().await.unwrap(),
-                    Act::Update => http.post(app.url(&format!("{page}/edit"))).header("cookie", &cookie)
-                        .form(&[("csrf", s.session.1.as_str()), ("comment", "page edit")]).send().await.unwrap(),
-                    Act::Reveal => http.post(app.url(&format!("{page}/puk"))).header("cookie", &cookie)
-                        .form(&[("csrf", s.session.1.as_str())]).send().await.unwrap(),
+                    Act::Update => http
+                        .post(app.url(&format!("{page}/edit")))
+                        .header("cookie", &cookie)
+                        .form(&[("csrf", s.session.1.as_str()), ("comment", "page edit")])
+                        .send()
+                        .await
+                        .unwrap(),
+                    Act::Reveal => http
+                        .post(app.url(&format!("{page}/puk")))
+                        .header("cookie", &cookie)
+                        .form(&[("csrf", s.session.1.as_str())])
+                        .send()
+                        .await
+                        .unwrap(),
                     Act::Delete => {
                         // Refused deletes must refuse on the page too (allowed ones were done by the API).
-                        http.post(app.url(&format!("{page}/delete"))).header("cookie", &cookie)
-                            .form(&[("csrf", s.session.1.as_str())]).send().await.unwrap()
+                        http.post(app.url(&format!("{page}/delete")))
+                            .header("cookie", &cookie)
+                            .form(&[("csrf", s.session.1.as_str())])
+                            .send()
+                            .await
+                            .unwrap()
                     }
                 };
-                let expect_page = if !vis { StatusCode::NOT_FOUND } else if allowed {
-                    match act { Act::Update => StatusCode::SEE_OTHER, _ => StatusCode::OK }
-                } else { StatusCode::FORBIDDEN };
+                let expect_page = if !vis {
+                    StatusCode::NOT_FOUND
+                } else if allowed {
+                    match act {
+                        Act::Update => StatusCode::SEE_OTHER,
+                        _ => StatusCode::OK,
+                    }
+                } else {
+                    StatusCode::FORBIDDEN
+                };
                 assert_eq!(resp.status(), expect_page, "{who}: page {act:?} on {t:?}");
                 let body = resp.text().await.unwrap();
                 if act == Act::Reveal && !allowed {
@@ -239,21 +294,45 @@ async fn no_cross_entity_access_to_entities_locations_users() {
             let cookie = format!("parc_session={cookie}");
             let who = format!("{profile:?} recursive={recursive}");
             // Throw-away objects of this subject in A, A1 and B.
-            let mut objects: Vec<(Kind, i64, EntityId)> = vec![(Kind::Entity, a.0, a), (Kind::Entity, a1.0, a1), (Kind::Entity, b.0, b)];
+            let mut objects: Vec<(Kind, i64, EntityId)> =
+                vec![(Kind::Entity, a.0, a), (Kind::Entity, a1.0, a1), (Kind::Entity, b.0, b)];
             for e in [a, a1, b] {
                 let mut tx = app.db.store.write().await.unwrap();
-                let l = locations::create(&mut tx, &actor, &LocationInput { entity_id: Some(e.0), kind: Some("site".into()), name: Some(format!("site {login} {e}")), ..Default::default() }).await.unwrap();
-                let u = store_users::create(&mut tx, &actor, &UserInput { login: Some(format!("u-{login}-{e}")), entity_id: Some(e.0), ..Default::default() }, None).await.unwrap();
+                let l = locations::create(
+                    &mut tx,
+                    &actor,
+                    &LocationInput {
+                        entity_id: Some(e.0),
+                        kind: Some("site".into()),
+                        name: Some(format!("site {login} {e}")),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap();
+                let u = store_users::create(
+                    &mut tx,
+                    &actor,
+                    &UserInput { login: Some(format!("u-{login}-{e}")), entity_id: Some(e.0), ..Default::default() },
+                    None,
+                )
+                .await
+                .unwrap();
                 tx.commit().await.unwrap();
                 objects.push((Kind::Location, l.id.0, e));
                 objects.push((Kind::User, u.id.0, e));
             }
             // Lists show nothing of B (nor of A1 without recursion).
-            for (path, kind) in [("/api/v1/entities", Kind::Entity), ("/api/v1/locations", Kind::Location), ("/api/v1/users?limit=500", Kind::User)] {
+            for (path, kind) in [
+                ("/api/v1/entities", Kind::Entity),
+                ("/api/v1/locations", Kind::Location),
+                ("/api/v1/users?limit=500", Kind::User),
+            ] {
                 let resp = http.get(app.url(path)).header("authorization", &bearer).send().await.unwrap();
                 let v: Value = resp.json().await.unwrap();
                 let items = v.get("items").cloned().unwrap_or(v.clone());
-                let listed: BTreeSet<i64> = items.as_array().map(|x| x.iter().filter_map(|i| i["id"].as_i64()).collect()).unwrap_or_default();
+                let listed: BTreeSet<i64> =
+                    items.as_array().map(|x| x.iter().filter_map(|i| i["id"].as_i64()).collect()).unwrap_or_default();
                 for (k, id, e) in objects.iter().filter(|o| o.0 == kind) {
                     let expect = covers(&tree, recursive, *e) && may(*profile, *k, Act::Read);
                     assert_eq!(listed.contains(id), expect, "{who}: {path} lists {k:?} {id} in {e}");
@@ -301,7 +380,8 @@ async fn no_cross_entity_access_to_entities_locations_users() {
                 }
                 // The object's page.
                 if !(kind == &Kind::Location && visible && may(*profile, *kind, Act::Delete)) {
-                    let page = http.get(app.url(&format!("/{base}/{id}"))).header("cookie", &cookie).send().await.unwrap();
+                    let page =
+                        http.get(app.url(&format!("/{base}/{id}"))).header("cookie", &cookie).send().await.unwrap();
                     let want = if visible { StatusCode::OK } else { StatusCode::NOT_FOUND };
                     assert_eq!(page.status(), want, "{who}: page {kind:?} {id} in {e}");
                     checked += 1;

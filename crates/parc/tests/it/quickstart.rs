@@ -67,7 +67,12 @@ async fn first_start_prints_a_working_admin_password() {
     let client = browser_like_client();
     let page = client.get(format!("{url}/login")).send().await.unwrap().text().await.unwrap();
     let csrf = csrf_in(&page);
-    let r = client.post(format!("{url}/login")).form(&[("login", "admin"), ("password", password.as_str()), ("csrf", csrf.as_str())]).send().await.unwrap();
+    let r = client
+        .post(format!("{url}/login"))
+        .form(&[("login", "admin"), ("password", password.as_str()), ("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 303);
     let dash = client.get(format!("{url}/")).send().await.unwrap();
     assert_eq!(dash.status(), 200);
@@ -82,7 +87,18 @@ async fn first_start_prints_a_working_admin_password() {
     let out = parc(dir.path(), &["migrate"]);
     assert!(out.status.success(), "{out:?}");
     let mut child = Command::new(BIN)
-        .args(["user", "add", "jdupont", "--name", "Jeanne Dupont", "--profile", "technician", "--recursive", "--password-stdin", "--data-dir"])
+        .args([
+            "user",
+            "add",
+            "jdupont",
+            "--name",
+            "Jeanne Dupont",
+            "--profile",
+            "technician",
+            "--recursive",
+            "--password-stdin",
+            "--data-dir",
+        ])
         .arg(dir.path())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -108,7 +124,15 @@ async fn first_start_prints_a_working_admin_password() {
 
     // The token works against a running server, and the secret never reaches the logs.
     let (server, url, _) = serve(dir.path(), &[]);
-    let me: serde_json::Value = reqwest::Client::new().get(format!("{url}/api/v1/me")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let me: serde_json::Value = reqwest::Client::new()
+        .get(format!("{url}/api/v1/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(me["user"]["login"], "jdupont");
     drop(server);
     let logs = std::fs::read_to_string(dir.path().join("serve.log")).unwrap();
@@ -129,8 +153,18 @@ async fn demo_organisation() {
     let csrf = csrf_in(&page);
     let list = parc(dir.path(), &["user", "list"]);
     let users = String::from_utf8_lossy(&list.stdout);
-    let login = users.lines().map(|l| l.split('\t').nth(1).unwrap_or("")).find(|l| *l != "admin").expect("demo users").to_owned();
-    let r = client.post(format!("{url}/login")).form(&[("login", login.as_str()), ("password", "password"), ("csrf", csrf.as_str())]).send().await.unwrap();
+    let login = users
+        .lines()
+        .map(|l| l.split('\t').nth(1).unwrap_or(""))
+        .find(|l| *l != "admin")
+        .expect("demo users")
+        .to_owned();
+    let r = client
+        .post(format!("{url}/login"))
+        .form(&[("login", login.as_str()), ("password", "password"), ("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 303, "demo user {login} signs in");
     drop(server);
 }
