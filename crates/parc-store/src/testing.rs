@@ -83,13 +83,14 @@ impl Drop for TestDb {
             }
             Cleanup::Postgres { admin_url, name } => {
                 let (admin_url, name) = (admin_url.clone(), name.clone());
-                let store = self.store.clone();
-                // Drop cannot await: do it on a thread with its own small runtime.
+                // Drop cannot await, and the test's own runtime may be the thread we block:
+                // a separate thread with its own runtime drops the database, and FORCE ends the
+                // pool's connections server-side (closing the pool here could wait forever on
+                // tasks of the blocked runtime).
                 let _ = std::thread::spawn(move || {
                     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
                     if let Ok(rt) = rt {
                         rt.block_on(async move {
-                            store.close().await;
                             if let Ok(mut c) = sqlx::PgConnection::connect(&admin_url).await {
                                 let _ =
                                     c.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await;
