@@ -31,6 +31,9 @@ pub enum BenchCommand {
 
 const SCHOOLS: usize = 20;
 
+/// The URL of a scenario's i-th request.
+type UrlFor = Box<dyn Fn(usize) -> String>;
+
 pub async fn run(cmd: BenchCommand, cfg: &Config) -> Result<()> {
     let BenchCommand::Assets { count, iterations } = cmd;
     let store = crate::open_store(cfg).await?;
@@ -55,7 +58,7 @@ pub async fn run(cmd: BenchCommand, cfg: &Config) -> Result<()> {
     };
 
     let e0 = entity_ids[3].0;
-    let scenarios: Vec<(&str, Box<dyn Fn(usize) -> String>)> = vec![
+    let scenarios: Vec<(&str, UrlFor)> = vec![
         ("list: first page", Box::new(|_| "/api/v1/assets?per_page=50".to_owned())),
         (
             "list: filtered (kind+status+entity)",

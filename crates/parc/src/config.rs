@@ -263,11 +263,9 @@ mod tests {
 
     #[test]
     fn invalid_values_fail_fast() {
-        let mut c = Config::default();
-        c.listen = "nowhere".into();
+        let c = Config { listen: "nowhere".into(), ..Default::default() };
         assert!(c.validate().is_err());
-        let mut c = Config::default();
-        c.database_url = "mysql://x".into();
+        let c = Config { database_url: "mysql://x".into(), ..Default::default() };
         assert!(c.validate().is_err());
     }
 
