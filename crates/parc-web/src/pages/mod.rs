@@ -110,6 +110,20 @@ impl Page {
         self.user.as_ref().map(|u| u.csrf.as_str()).unwrap_or_default()
     }
 
+    /// A stored UTC timestamp as local time (Europe/Paris), e.g. "24/11/2026 14:05".
+    pub fn when(&self, stored: &str) -> String {
+        match chrono::DateTime::parse_from_rfc3339(stored) {
+            Ok(t) => {
+                let local = t.with_timezone(&chrono_tz::Europe::Paris);
+                match self.lang {
+                    Lang::Fr => local.format("%d/%m/%Y %H:%M").to_string(),
+                    Lang::En => local.format("%Y-%m-%d %H:%M").to_string(),
+                }
+            }
+            Err(_) => stored.to_owned(),
+        }
+    }
+
     pub fn lang_code(&self) -> &'static str {
         self.lang.code()
     }
