@@ -75,8 +75,7 @@ async fn browser_sign_in_create_search_history_english() {
         c.find(Locator::Id("login")).await?.send_keys("tech").await?;
         c.find(Locator::Id("password")).await?.send_keys(PASSWORD).await?;
         c.find(Locator::Css("form.stack button[type=submit]")).await?.click().await?;
-        c.wait().for_element(Locator::Css("h1")).await?;
-        assert_eq!(c.current_url().await?.path(), "/");
+        wait_path(&c, |p| p == "/").await;
 
         // Create an asset.
         c.goto(&app.url("/assets/new")).await?;
@@ -85,14 +84,13 @@ async fn browser_sign_in_create_search_history_english() {
         c.find(Locator::Id("a-asset_tag")).await?.send_keys("GPI-204551").await?;
         c.find(Locator::Id("a-ip")).await?.send_keys("192.168.207.42").await?;
         c.find(Locator::Css("form.grid button[type=submit]")).await?.click().await?;
-        c.wait().for_element(Locator::Css("section.card")).await?;
-        assert!(c.current_url().await?.path().starts_with("/assets/"));
+        let created = wait_path(&c, |p| p.starts_with("/assets/") && p != "/assets/new").await;
 
         // Find it with the global search from another page.
         c.goto(&app.url("/")).await?;
         c.find(Locator::Id("global-q")).await?.send_keys("GPI-204551").await?;
         c.find(Locator::Css("form.search button")).await?.click().await?;
-        c.wait().for_element(Locator::Css("h1")).await?;
+        assert_eq!(wait_path(&c, |p| p.starts_with("/assets/")).await, created, "the search jumps to the asset");
         let h1 = c.find(Locator::Css("h1")).await?.text().await?;
         assert!(h1.contains("PC-ETAT-CIVIL-02"), "search landed on {h1}");
 
@@ -102,18 +100,49 @@ async fn browser_sign_in_create_search_history_english() {
         let shot = c.screenshot().await?;
         let _ = std::fs::write(std::env::temp_dir().join("parc-asset-page.png"), shot);
 
-        // Switch to English from the menu.
+        // Switch to English from the menu: the same page comes back in English.
         c.find(Locator::Css("details.menu summary")).await?.click().await?;
         c.find(Locator::Css("button[lang=en]")).await?.click().await?;
-        c.wait().for_element(Locator::Css("table.history")).await?;
-        let html_lang = c.find(Locator::Css("html")).await?.attr("lang").await?;
-        assert_eq!(html_lang.as_deref(), Some("en"));
-        let history = c.find(Locator::Css("table.history")).await?.text().await?;
+        let history = poll(|| async {
+            let lang = c.find(Locator::Css("html")).await.ok()?.attr("lang").await.ok()??;
+            let text = c.find(Locator::Css("table.history")).await.ok()?.text().await.ok()?;
+            (lang == "en").then_some(text)
+        })
+        .await
+        .expect("the page switched to English");
         assert!(history.contains("Created"), "{history}");
+        assert_eq!(c.current_url().await?.path(), created, "back on the same page");
         Ok::<(), fantoccini::error::CmdError>(())
     }
     .await;
     let _ = c.close().await;
     drop(driver);
     result.expect("browser scenario");
+}
+
+/// Retries `f` until it gives a value (pages load asynchronously after a click), 10 s at most.
+async fn poll<T, F, Fut>(f: F) -> Option<T>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    for _ in 0..200 {
+        if let Some(v) = f().await {
+            return Some(v);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    None
+}
+
+/// Waits until the browser is on a path that satisfies `pred`, and returns it.
+async fn wait_path(c: &fantoccini::Client, pred: impl Fn(&str) -> bool) -> String {
+    poll(|| async {
+        let url = c.current_url().await.ok()?;
+        // The page must also have finished loading its main heading.
+        c.find(Locator::Css("main h1")).await.ok()?;
+        pred(url.path()).then(|| url.path().to_owned())
+    })
+    .await
+    .expect("the browser reached the expected page")
 }
