@@ -77,18 +77,19 @@ pub fn check_text(errors: &mut ValidationErrors, field: &str, value: Option<&str
     }
 }
 
-/// Luhn checksum over a string of ASCII digits.
-pub fn luhn_valid(digits: &str) -> bool {
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return false;
+/// The Luhn check digit to append to `payload` (ASCII digits), or `None` for non-digits.
+pub fn luhn_check_digit(payload: &str) -> Option<u8> {
+    if !payload.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
     }
-    let sum: u32 = digits
+    let sum: u32 = payload
         .bytes()
         .rev()
         .enumerate()
         .map(|(i, b)| {
             let d = u32::from(b - b'0');
-            if i % 2 == 1 {
+            // Counted from the check digit that will follow: every second digit is doubled.
+            if i % 2 == 0 {
                 let dd = d * 2;
                 if dd > 9 {
                     dd - 9
@@ -100,7 +101,18 @@ pub fn luhn_valid(digits: &str) -> bool {
             }
         })
         .sum();
-    sum.is_multiple_of(10)
+    Some(((10 - sum % 10) % 10) as u8)
+}
+
+/// Luhn checksum over a string of ASCII digits (the last one being the check digit).
+pub fn luhn_valid(digits: &str) -> bool {
+    match digits.len().checked_sub(1) {
+        Some(n) if n > 0 => {
+            let last = digits.as_bytes()[n];
+            last.is_ascii_digit() && luhn_check_digit(&digits[..n]) == Some(last - b'0')
+        }
+        _ => false,
+    }
 }
 
 /// An IMEI is 15 digits whose last one is a Luhn check digit. Spaces and dashes are ignored.
@@ -172,6 +184,9 @@ mod tests {
     #[test]
     fn luhn_and_imei() {
         assert!(luhn_valid("79927398713"));
+        assert_eq!(luhn_check_digit("7992739871"), Some(3));
+        assert_eq!(luhn_check_digit("12a"), None);
+        assert!(!luhn_valid("7"));
         assert!(!luhn_valid("79927398710"));
         assert_eq!(normalize_imei("490154203237518").unwrap(), "490154203237518");
         assert_eq!(normalize_imei("49-015420-323751-8").unwrap(), "490154203237518");

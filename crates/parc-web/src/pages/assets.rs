@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
-use parc_core::assets::{AssetInput, AssetKind, AssetStatus, LineType, SpecificField};
+use parc_core::assets::{AssetDraft, AssetInput, AssetKind, AssetStatus, LineType, SpecificField};
 use parc_core::audit::ObjectType;
 use parc_core::permissions::{Action, Object};
 use parc_core::query::{AssetField, FilterOp};
@@ -608,74 +608,59 @@ fn merge(mut a: ValidationErrors, b: ValidationErrors) -> ValidationErrors {
     a
 }
 
-async fn create(State(state): State<AppState>, CsrfForm(ctx, f): CsrfForm<AssetForm>) -> AppResult<Response> {
-    let mut tx = state.store.write().await?;
+/// Re-displays the submitted form with its errors (422).
+async fn refused(
+    ctx: &Ctx,
+    action: String,
+    f: &AssetForm,
+    errors: ValidationErrors,
+    has_puk: bool,
+) -> AppResult<Response> {
+    let is_new = action == "/assets/new";
+    let title = if is_new { "assets.new" } else { "assets.edit" };
+    let values = FormValues::from_form(f);
+    form_page(ctx, action, is_new, values, errors, has_puk, title, StatusCode::UNPROCESSABLE_ENTITY).await
+}
+
+/// The form's own errors (user, ids) merged with the domain's validation.
+async fn draft_from(
+    c: &mut parc_store::Conn,
+    ctx: &Ctx,
+    f: &AssetForm,
+    existing: Option<&AssetDraft>,
+) -> AppResult<Result<AssetDraft, ValidationErrors>> {
     let mut errors = ValidationErrors::new();
-    let input = to_input(&mut tx, &ctx, &f, &mut errors).await?;
-    let result = input.validate(None);
-    let draft = match result {
-        Ok(d) if errors.is_empty() => d,
-        Ok(_) => {
-            return form_page(
-                &ctx,
-                "/assets/new".into(),
-                true,
-                FormValues::from_form(&f),
-                errors,
-                false,
-                "assets.new",
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
+    let input = to_input(c, ctx, f, &mut errors).await?;
+    Ok(match input.validate(existing) {
+        Ok(d) if errors.is_empty() => Ok(d),
+        Ok(_) => Err(errors),
+        Err(e) => Err(merge(errors, e)),
+    })
+}
+
+async fn create(State(state): State<AppState>, CsrfForm(ctx, f): CsrfForm<AssetForm>) -> AppResult<Response> {
+    let action = "/assets/new".to_owned();
+    let mut tx = state.store.write().await?;
+    let refusal = match draft_from(&mut tx, &ctx, &f, None).await? {
+        Err(e) => Err(e),
+        Ok(d) if !ctx.can(Object::Asset, Action::Create, d.entity_id) => {
+            Err(ValidationErrors::single("entity_id", "forbidden_grant", "you cannot create assets in this entity"))
         }
-        Err(e) => {
-            return form_page(
-                &ctx,
-                "/assets/new".into(),
-                true,
-                FormValues::from_form(&f),
-                merge(errors, e),
-                false,
-                "assets.new",
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
+        Ok(d) => match assets::create(&mut tx, &ctx.actor(), state.store.cipher(), &d).await {
+            Ok(id) => Ok(id),
+            Err(parc_store::StoreError::Validation(e)) => Err(e),
+            Err(e) => return Err(e.into()),
+        },
     };
-    if !ctx.can(Object::Asset, Action::Create, draft.entity_id) {
-        let e = ValidationErrors::single("entity_id", "forbidden_grant", "you cannot create assets in this entity");
-        return form_page(
-            &ctx,
-            "/assets/new".into(),
-            true,
-            FormValues::from_form(&f),
-            e,
-            false,
-            "assets.new",
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
-    }
-    match assets::create(&mut tx, &ctx.actor(), state.store.cipher(), &draft).await {
+    match refusal {
         Ok(id) => {
             tx.commit().await?;
             Ok(see_other(&format!("/assets/{id}"), Some("assets.created")))
         }
-        Err(parc_store::StoreError::Validation(e)) => {
+        Err(e) => {
             drop(tx);
-            form_page(
-                &ctx,
-                "/assets/new".into(),
-                true,
-                FormValues::from_form(&f),
-                e,
-                false,
-                "assets.new",
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
+            refused(&ctx, action, &f, e, false).await
         }
-        Err(e) => Err(e.into()),
     }
 }
 
@@ -706,88 +691,32 @@ async fn update(
     Path(id): Path<i64>,
     CsrfForm(ctx, f): CsrfForm<AssetForm>,
 ) -> AppResult<Response> {
+    let action = format!("/assets/{id}/edit");
     let mut tx = state.store.write().await?;
     let old = visible_asset(&ctx, &mut tx, AssetId(id), Action::Update).await?;
-    let action = format!("/assets/{id}/edit");
-    let mut errors = ValidationErrors::new();
-    let input = to_input(&mut tx, &ctx, &f, &mut errors).await?;
-    let draft = match input.validate(Some(&old.to_draft())) {
-        Ok(d) if errors.is_empty() => d,
-        Ok(_) => {
-            return form_page(
-                &ctx,
-                action,
-                false,
-                FormValues::from_form(&f),
-                errors,
-                old.has_puk,
-                "assets.edit",
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
+    let refusal = match draft_from(&mut tx, &ctx, &f, Some(&old.to_draft())).await? {
+        Err(e) => Err(e),
+        Ok(d) if d.entity_id != old.entity_id && !ctx.can(Object::Asset, Action::Create, d.entity_id) => {
+            Err(ValidationErrors::single("entity_id", "forbidden_grant", "you cannot move assets to this entity"))
         }
-        Err(e) => {
-            return form_page(
-                &ctx,
-                action,
-                false,
-                FormValues::from_form(&f),
-                merge(errors, e),
-                old.has_puk,
-                "assets.edit",
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
+        Ok(d) if d.puk.is_some() && !ctx.can(Object::Asset, Action::RevealSecret, old.entity_id) => {
+            Err(ValidationErrors::single("puk", "forbidden_grant", "your profile cannot change secrets"))
         }
+        Ok(d) => match assets::update(&mut tx, &ctx.actor(), state.store.cipher(), &old, &d).await {
+            Ok(()) => Ok(()),
+            Err(parc_store::StoreError::Validation(e)) => Err(e),
+            Err(e) => return Err(e.into()),
+        },
     };
-    if draft.entity_id != old.entity_id && !ctx.can(Object::Asset, Action::Create, draft.entity_id) {
-        let e = ValidationErrors::single("entity_id", "forbidden_grant", "you cannot move assets to this entity");
-        return form_page(
-            &ctx,
-            action,
-            false,
-            FormValues::from_form(&f),
-            e,
-            old.has_puk,
-            "assets.edit",
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
-    }
-    if draft.puk.is_some() && !ctx.can(Object::Asset, Action::RevealSecret, old.entity_id) {
-        let e = ValidationErrors::single("puk", "forbidden_grant", "your profile cannot change secrets");
-        return form_page(
-            &ctx,
-            action,
-            false,
-            FormValues::from_form(&f),
-            e,
-            old.has_puk,
-            "assets.edit",
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
-    }
-    match assets::update(&mut tx, &ctx.actor(), state.store.cipher(), &old, &draft).await {
+    match refusal {
         Ok(()) => {
             tx.commit().await?;
             Ok(see_other(&format!("/assets/{id}"), Some("common.saved")))
         }
-        Err(parc_store::StoreError::Validation(e)) => {
+        Err(e) => {
             drop(tx);
-            form_page(
-                &ctx,
-                action,
-                false,
-                FormValues::from_form(&f),
-                e,
-                old.has_puk,
-                "assets.edit",
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
+            refused(&ctx, action, &f, e, old.has_puk).await
         }
-        Err(e) => Err(e.into()),
     }
 }
 
