@@ -704,7 +704,8 @@ struct LinkRow {
 }
 
 /// Links `from` to `to` (the kind follows from `from`'s kind), replacing `from`'s previous link
-/// of that kind: a SIM card moves from one phone to another in one step.
+/// of that kind: a SIM card moves from one phone to another in one step. The audit trail names
+/// the other asset by id only, so that a history never reveals an asset out of its reader's scope.
 pub async fn link(c: &mut AnyConnection, actor: &Actor, from: &Asset, to: &Asset) -> Result<AssetLink> {
     let Some(kind) = LinkKind::for_from_kind(from.kind) else {
         return Err(
@@ -723,7 +724,7 @@ pub async fn link(c: &mut AnyConnection, actor: &Actor, from: &Asset, to: &Asset
             return links_of(c, from.id).await?.into_iter().find(|l| l.id == lid).ok_or(StoreError::NotFound);
         }
         sqlx::query("DELETE FROM asset_links WHERE id = $1").bind(lid).execute(&mut *c).await?;
-        let ch = [FieldChange { field: kind.as_str().into(), old: Some(old_to.to_string()), new: None }];
+        let ch = [FieldChange { field: kind.as_str().into(), old: Some(format!("#{old_to}")), new: None }];
         audit::record(c, actor, ObjectType::Asset, from.id.0, Some(from.entity_id), AuditAction::Unlink, &ch).await?;
         audit::record(c, actor, ObjectType::Asset, old_to, None, AuditAction::Unlink, &ch).await?;
     }
@@ -737,10 +738,8 @@ pub async fn link(c: &mut AnyConnection, actor: &Actor, from: &Asset, to: &Asset
     .fetch_one(&mut *c)
     .await
     .map_err(|e| StoreError::from_write(e, "link"))?;
-    let ch_from =
-        [FieldChange { field: kind.as_str().into(), old: None, new: Some(format!("{} (#{})", to.name, to.id)) }];
-    let ch_to =
-        [FieldChange { field: kind.as_str().into(), old: None, new: Some(format!("{} (#{})", from.name, from.id)) }];
+    let ch_from = [FieldChange { field: kind.as_str().into(), old: None, new: Some(format!("#{}", to.id)) }];
+    let ch_to = [FieldChange { field: kind.as_str().into(), old: None, new: Some(format!("#{}", from.id)) }];
     audit::record(c, actor, ObjectType::Asset, from.id.0, Some(from.entity_id), AuditAction::Link, &ch_from).await?;
     audit::record(c, actor, ObjectType::Asset, to.id.0, Some(to.entity_id), AuditAction::Link, &ch_to).await?;
     links_of(c, from.id).await?.into_iter().find(|l| l.id == lid).ok_or(StoreError::NotFound)
@@ -748,16 +747,10 @@ pub async fn link(c: &mut AnyConnection, actor: &Actor, from: &Asset, to: &Asset
 
 pub async fn unlink(c: &mut AnyConnection, actor: &Actor, link: &AssetLink) -> Result<()> {
     sqlx::query("DELETE FROM asset_links WHERE id = $1").bind(link.id).execute(&mut *c).await?;
-    let ch_from = [FieldChange {
-        field: link.kind.as_str().into(),
-        old: Some(format!("{} (#{})", link.to_name, link.to_asset_id)),
-        new: None,
-    }];
-    let ch_to = [FieldChange {
-        field: link.kind.as_str().into(),
-        old: Some(format!("{} (#{})", link.from_name, link.from_asset_id)),
-        new: None,
-    }];
+    let ch_from =
+        [FieldChange { field: link.kind.as_str().into(), old: Some(format!("#{}", link.to_asset_id)), new: None }];
+    let ch_to =
+        [FieldChange { field: link.kind.as_str().into(), old: Some(format!("#{}", link.from_asset_id)), new: None }];
     audit::record(
         c,
         actor,

@@ -185,18 +185,7 @@ async fn history(ctx: Ctx, ApiPath(id): ApiPath<i64>) -> AppResult<Json<Vec<Audi
 async fn links(ctx: Ctx, ApiPath(id): ApiPath<i64>) -> AppResult<Json<Vec<AssetLink>>> {
     let mut c = ctx.state.store.read().await?;
     let a = visible_asset(&ctx, &mut c, AssetId(id), Action::Read).await?;
-    let read = ctx.scope(Object::Asset, Action::Read);
-    let all = assets::links_of(&mut c, a.id).await?;
-    // Only links whose other end the caller may see.
-    Ok(Json(
-        all.into_iter()
-            .filter(|l| {
-                read.full.contains(&l.from_entity_id) && read.full.contains(&l.to_entity_id)
-                    || read.admits(a.entity_id, true)
-                        && (l.from_entity_id == a.entity_id && l.to_entity_id == a.entity_id)
-            })
-            .collect(),
-    ))
+    Ok(Json(crate::pages::assets::visible_links(&ctx, &mut c, &a).await?))
 }
 
 /// The asset to link to. The link kind follows from the kinds: a monitor goes on a computer or

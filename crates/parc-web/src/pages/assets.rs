@@ -40,6 +40,20 @@ pub fn routes() -> Router<AppState> {
         .route("/r/{token}", get(report))
 }
 
+/// The links of `a` whose other end the caller may read (a link never reveals the name of an
+/// asset outside the caller's scope). Requesters, who see only their own assets, get none.
+pub async fn visible_links(ctx: &Ctx, c: &mut parc_store::Conn, a: &Asset) -> AppResult<Vec<AssetLink>> {
+    let read = ctx.scope(Object::Asset, Action::Read);
+    Ok(assets::links_of(c, a.id)
+        .await?
+        .into_iter()
+        .filter(|l| {
+            let other = if l.from_asset_id == a.id { l.to_entity_id } else { l.from_entity_id };
+            read.full.contains(&other)
+        })
+        .collect())
+}
+
 /// Loads an asset the caller may see, or 404.
 pub async fn visible_asset(ctx: &Ctx, c: &mut parc_store::Conn, id: AssetId, action: Action) -> AppResult<Asset> {
     let a = assets::get(c, id).await?.ok_or(AppError::NotFound)?;
@@ -242,7 +256,7 @@ async fn show_page(
 ) -> AppResult<Response> {
     let mut c = ctx.state.store.read().await?;
     let a = visible_asset(ctx, &mut c, id, Action::Read).await?;
-    let links = assets::links_of(&mut c, id).await?;
+    let links = visible_links(ctx, &mut c, &a).await?;
     let history = audit::for_object(&mut c, ObjectType::Asset, id.0, 200).await?;
     let settings = ctx.state.settings().await;
     let page = Page::new(ctx, "assets.title").await.with_flash(flash).with_title(a.name.clone());
@@ -802,9 +816,4 @@ impl axum::extract::OptionalFromRequestParts<AppState> for Ctx {
             Err(e) => Err(e),
         }
     }
-}
-
-/// Which kind-specific fields exist, for templates.
-pub fn specific(kind: AssetKind, f: SpecificField) -> bool {
-    kind.has(f)
 }

@@ -327,3 +327,61 @@ async fn asset_pages_end_to_end() {
     assert_eq!(nf.status(), StatusCode::NOT_FOUND);
     assert!(nf.text().await.unwrap().contains("<html"));
 }
+
+#[tokio::test]
+async fn links_never_reveal_assets_out_of_scope() {
+    let app = TestApp::sqlite().await;
+    let county = app.entity("Département", None).await;
+    let a = app.entity("Collège A", Some(county)).await;
+    let b = app.entity("Collège B", Some(county)).await;
+    let (_, county_tok) = app.user("dsi", county, &[(county, Profile::Technician, true)]).await;
+    let (a_user, a_tok) = app.user("tech-a", a, &[(a, Profile::Technician, false)]).await;
+    let http = reqwest::Client::new();
+    let create = |body: Value| {
+        let http = http.clone();
+        let url = app.url("/api/v1/assets");
+        let tok = county_tok.clone();
+        async move { http.post(url).bearer_auth(tok).json(&body).send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let sim = create(json!({"kind": "sim_card", "entity_id": a.0, "name": "SIM A"})).await;
+    let phone = create(json!({"kind": "mobile_phone", "entity_id": b.0, "name": "Secret phone of B"})).await;
+    let r = http
+        .post(app.url(&format!("/api/v1/assets/{}/links", sim["id"])))
+        .bearer_auth(&county_tok)
+        .json(&json!({"to_asset_id": phone["id"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let links: Value = http
+        .get(app.url(&format!("/api/v1/assets/{}/links", sim["id"])))
+        .bearer_auth(&a_tok)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(links.as_array().unwrap().len(), 0, "{links}");
+    let (cookie, _) = app.session(a_user).await;
+    let page = http
+        .get(app.url(&format!("/assets/{}", sim["id"])))
+        .header("cookie", format!("parc_session={cookie}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("SIM A") && !page.contains("Secret phone of B"));
+    let county_links: Value = http
+        .get(app.url(&format!("/api/v1/assets/{}/links", sim["id"])))
+        .bearer_auth(&county_tok)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(county_links[0]["to_name"], "Secret phone of B");
+}
