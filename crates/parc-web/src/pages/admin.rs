@@ -408,7 +408,7 @@ pub(crate) fn search_text(q: Option<&str>) -> String {
 
 /// Shows the history's ids and codes as people read them: the values of `field` through `show`
 /// (a value `show` does not know stays as recorded).
-fn humanize(history: &mut [AuditEvent], field: &str, show: impl Fn(&str) -> Option<String>) {
+pub(crate) fn humanize(history: &mut [AuditEvent], field: &str, show: impl Fn(&str) -> Option<String>) {
     for ch in history.iter_mut().flat_map(|e| e.changes.iter_mut()).filter(|c| c.field == field) {
         for v in [&mut ch.old, &mut ch.new].into_iter().flatten() {
             if let Some(s) = show(v) {
@@ -418,7 +418,7 @@ fn humanize(history: &mut [AuditEvent], field: &str, show: impl Fn(&str) -> Opti
     }
 }
 
-fn name_of_entity(names: &HashMap<EntityId, String>) -> impl Fn(&str) -> Option<String> + '_ {
+pub(crate) fn name_of_entity(names: &HashMap<EntityId, String>) -> impl Fn(&str) -> Option<String> + '_ {
     |v| v.parse::<i64>().ok().and_then(|id| names.get(&EntityId(id)).cloned())
 }
 

@@ -54,6 +54,42 @@ pub async fn visible_links(ctx: &Ctx, c: &mut parc_store::Conn, a: &Asset) -> Ap
         .collect())
 }
 
+/// Shows an asset's history as people read it: names instead of ids (only of what the caller
+/// may read; other ids stay as recorded) and translated codes.
+async fn readable_history(ctx: &Ctx, c: &mut parc_store::Conn, history: &mut [AuditEvent]) -> AppResult<()> {
+    use super::admin::{humanize, name_of_entity};
+    let readable = ctx.entity_ids(Object::Entity, Action::Read);
+    let names = entities::list_all(c)
+        .await?
+        .into_iter()
+        .filter(|e| readable.contains(&e.id.0))
+        .map(|e| (e.id, e.name))
+        .collect();
+    humanize(history, "entity_id", name_of_entity(&names));
+    let places = locations::list(c, &ctx.entity_ids(Object::Location, Action::Read)).await?;
+    humanize(history, "location_id", |v| places.iter().find(|l| l.id.to_string() == v).map(|l| l.path.clone()));
+    let user_scope = ctx.entity_ids(Object::User, Action::Read);
+    let mut people = std::collections::HashMap::new();
+    for ch in history.iter().flat_map(|e| e.changes.iter()).filter(|ch| ch.field == "assigned_user_id") {
+        for id in [&ch.old, &ch.new].into_iter().flatten().filter_map(|v| v.parse::<i64>().ok()) {
+            if let Some(u) = users::get(c, parc_core::UserId(id)).await? {
+                if user_scope.contains(&u.entity_id.0) || u.id == ctx.user.id {
+                    people.insert(id.to_string(), u.display_name);
+                }
+            }
+        }
+    }
+    humanize(history, "assigned_user_id", |v| people.get(v).cloned());
+    let i18n = &ctx.state.i18n;
+    for field in ["kind", "status", "line_type"] {
+        humanize(history, field, |v| {
+            let key = format!("{field}.{v}");
+            i18n.has(ctx.lang, &key).then(|| i18n.t(ctx.lang, &key).to_owned())
+        });
+    }
+    Ok(())
+}
+
 /// Loads an asset the caller may see, or 404.
 pub async fn visible_asset(ctx: &Ctx, c: &mut parc_store::Conn, id: AssetId, action: Action) -> AppResult<Asset> {
     let a = assets::get(c, id).await?.ok_or(AppError::NotFound)?;
@@ -257,7 +293,8 @@ async fn show_page(
     let mut c = ctx.state.store.read().await?;
     let a = visible_asset(ctx, &mut c, id, Action::Read).await?;
     let links = visible_links(ctx, &mut c, &a).await?;
-    let history = audit::for_object(&mut c, ObjectType::Asset, id.0, 200).await?;
+    let mut history = audit::for_object(&mut c, ObjectType::Asset, id.0, 200).await?;
+    readable_history(ctx, &mut c, &mut history).await?;
     let settings = ctx.state.settings().await;
     let page = Page::new(ctx, "assets.title").await.with_flash(flash).with_title(a.name.clone());
     let can_link = parc_core::assets::LinkKind::for_from_kind(a.kind).is_some()
