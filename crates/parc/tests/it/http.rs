@@ -310,7 +310,10 @@ async fn asset_pages_end_to_end() {
     let loc = ok.headers()["location"].to_str().unwrap().to_owned();
     let page = client.get(app.url(&loc)).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("aa:bb:cc:00:11:22") && page.contains("Historique"));
-    assert!(page.contains("<td>En service</td>") && !page.contains("<td>in_use</td>"), "history shows translated codes");
+    assert!(
+        page.contains("<td>En service</td>") && !page.contains("<td>in_use</td>"),
+        "history shows translated codes"
+    );
     // The global search goes straight to an exact hit.
     let s = client.get(app.url("/search?q=192.168.207.14")).send().await.unwrap();
     assert_eq!(s.status(), StatusCode::SEE_OTHER);
