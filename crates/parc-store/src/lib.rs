@@ -207,7 +207,13 @@ impl Store {
             Some(lock) => Some(lock.clone().lock_owned().await),
             None => None,
         };
-        let tx = self.pool.begin().await?;
+        let tx = match self.backend {
+            // Take SQLite's write lock at BEGIN, where the busy timeout applies: a deferred
+            // transaction that reads first and then writes gets SQLITE_BUSY at once when the
+            // previous writer's rollback (run asynchronously after a dropped Tx) is not done yet.
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
         Ok(Tx { tx, _guard: guard })
     }
 

@@ -381,3 +381,28 @@ async fn story(db: &TestDb) {
     tx.commit().await.unwrap();
     let _ = AssetKind::Computer;
 }
+
+/// A dropped (rolled back) write transaction never makes the next writer fail with
+/// "database is locked": the rollback runs asynchronously after the drop.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_right_after_a_rollback() {
+    let db = TestDb::sqlite().await;
+    let e = entity(&db, "Mairie", None).await;
+    for i in 0..200 {
+        {
+            // A request that writes, then fails (duplicate tag), and is dropped.
+            let mut tx = db.store.write().await.unwrap();
+            let d = computer(e, "rolled back", &format!("RB-{i}")).validate(None).unwrap();
+            assets::create(&mut tx, &actor(), db.store.cipher(), &d).await.unwrap();
+            assert!(assets::create(&mut tx, &actor(), db.store.cipher(), &d).await.is_err());
+        }
+        let mut tx = db.store.write().await.unwrap();
+        let d = computer(e, "kept", &format!("K-{i}")).validate(None).unwrap();
+        assets::create(&mut tx, &actor(), db.store.cipher(), &d).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+    let mut c = db.store.read().await.unwrap();
+    let scope = parc_core::permissions::Scope { full: [e].into_iter().collect(), own_only: Default::default() };
+    let n: i64 = assets::counts(&mut c, &scope, UserId(0)).await.unwrap().iter().map(|x| x.2).sum();
+    assert_eq!(n, 200);
+}
