@@ -107,3 +107,9 @@ pub fn csrf_in(html: &str) -> String {
     let start = html.find(marker).expect("csrf field in page") + marker.len();
     html[start..].split('"').next().unwrap().to_owned()
 }
+
+/// GET a JSON document with an `Authorization` header value.
+pub async fn get_json(http: &reqwest::Client, url: &str, authorization: &str) -> serde_json::Value {
+    let resp = http.get(url).header("authorization", authorization).send().await.unwrap();
+    resp.json().await.unwrap()
+}

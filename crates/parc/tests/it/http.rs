@@ -1,7 +1,7 @@
 //! End-to-end HTTP over a real socket: sign-in, sessions, CSRF, throttling, the asset API and
 //! its bad inputs, on SQLite and PostgreSQL.
 
-use crate::app::{browser_like_client, csrf_in, TestApp, PASSWORD};
+use crate::app::{browser_like_client, csrf_in, get_json, TestApp, PASSWORD};
 use parc_core::permissions::Profile;
 use parc_store::testing::TestDb;
 use reqwest::StatusCode;
@@ -116,15 +116,7 @@ async fn api_story(app: &TestApp) {
     let http = reqwest::Client::new();
     let auth = format!("Bearer {token}");
     let count = || async {
-        let v: Value = http
-            .get(app.url("/api/v1/assets"))
-            .header("authorization", &auth)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let v: Value = get_json(&http, &app.url("/api/v1/assets"), &auth).await;
         v["total"].as_i64().unwrap()
     };
 
@@ -190,28 +182,12 @@ async fn api_story(app: &TestApp) {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    let h: Value = http
-        .get(app.url(&format!("/api/v1/assets/{id}/history")))
-        .header("authorization", &auth)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let h: Value = get_json(&http, &app.url(&format!("/api/v1/assets/{id}/history")), &auth).await;
     assert_eq!(h[0]["action"], "update");
     assert_eq!(h[0]["changes"][0]["field"], "status");
     assert_eq!(h[0]["changes"][0]["old"], "in_stock");
     assert_eq!(h[0]["actor_label"], "tech");
-    let s: Value = http
-        .get(app.url("/api/v1/search?q=4901542032"))
-        .header("authorization", &auth)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let s: Value = get_json(&http, &app.url("/api/v1/search?q=4901542032"), &auth).await;
     assert_eq!(s["items"][0]["id"], id);
 
     // Without a token: 401 in the error shape.
@@ -357,15 +333,8 @@ async fn links_never_reveal_assets_out_of_scope() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
-    let links: Value = http
-        .get(app.url(&format!("/api/v1/assets/{}/links", sim["id"])))
-        .bearer_auth(&a_tok)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let links: Value =
+        get_json(&http, &app.url(&format!("/api/v1/assets/{}/links", sim["id"])), &format!("Bearer {a_tok}")).await;
     assert_eq!(links.as_array().unwrap().len(), 0, "{links}");
     let (cookie, _) = app.session(a_user).await;
     let page = http
@@ -378,14 +347,8 @@ async fn links_never_reveal_assets_out_of_scope() {
         .await
         .unwrap();
     assert!(page.contains("SIM A") && !page.contains("Secret phone of B"));
-    let county_links: Value = http
-        .get(app.url(&format!("/api/v1/assets/{}/links", sim["id"])))
-        .bearer_auth(&county_tok)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let county_links: Value =
+        get_json(&http, &app.url(&format!("/api/v1/assets/{}/links", sim["id"])), &format!("Bearer {county_tok}"))
+            .await;
     assert_eq!(county_links[0]["to_name"], "Secret phone of B");
 }

@@ -3,7 +3,7 @@
 //! through the API and through the pages. The expectations come from a table written here,
 //! independently of parc-core's rules, and no cross-entity read or write may succeed.
 
-use crate::app::TestApp;
+use crate::app::{get_json, TestApp};
 use parc_core::assets::AssetInput;
 use parc_core::permissions::Profile;
 use parc_core::{AssetId, EntityId, UserId};
@@ -115,15 +115,7 @@ async fn no_cross_entity_read_or_write() {
         let cookie = format!("parc_session={}", s.session.0);
 
         // Lists and search show exactly the visible assets.
-        let v: Value = http
-            .get(app.url("/api/v1/assets?per_page=500"))
-            .header("authorization", &bearer)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let v: Value = get_json(&http, &app.url("/api/v1/assets?per_page=500"), &bearer).await;
         let listed: BTreeSet<i64> = v["items"].as_array().unwrap().iter().map(|a| a["id"].as_i64().unwrap()).collect();
         let expected: BTreeSet<i64> =
             all.iter().filter(|t| !deleted.contains(&t.id.0) && visible(&tree, s, t)).map(|t| t.id.0).collect();
@@ -142,15 +134,7 @@ async fn no_cross_entity_read_or_write() {
             assert_eq!(shown, visible(&tree, s, t), "{who}: page list, asset {:?}", t);
         }
         let b_tag = format!("{}-{}-B", s.profile.as_str(), s.recursive);
-        let found: Value = http
-            .get(app.url(&format!("/api/v1/search?q={b_tag}")))
-            .header("authorization", &bearer)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let found: Value = get_json(&http, &app.url(&format!("/api/v1/search?q={b_tag}")), &bearer).await;
         assert!(found["items"].as_array().unwrap().is_empty(), "{who}: search leaks B");
         checked += 3;
 
