@@ -101,7 +101,8 @@ pub async fn for_object(
     Ok(rows.into_iter().map(Into::into).collect())
 }
 
-/// The latest events in some entities (and global ones when `include_global`), newest first.
+/// The latest changes in some entities (and global ones when `include_global`), newest first.
+/// Sign-ins are events, not changes: they stay on the user's own history.
 pub async fn recent(
     c: &mut AnyConnection,
     entities: &[i64],
@@ -116,7 +117,8 @@ pub async fn recent(
     if include_global {
         sql.push(" OR entity_id IS NULL");
     }
-    sql.push(") ORDER BY id DESC LIMIT ").bind_int(limit);
+    sql.push(") AND action <> ").bind_text(AuditAction::Login.as_str());
+    sql.push(" ORDER BY id DESC LIMIT ").bind_int(limit);
     let rows: Vec<Row> = sql.query_as().fetch_all(c).await?;
     Ok(rows.into_iter().map(Into::into).collect())
 }

@@ -290,6 +290,9 @@ async fn asset_pages_end_to_end() {
         page.contains("<td>En service</td>") && !page.contains("<td>in_use</td>"),
         "history shows translated codes"
     );
+    // The dashboard lists the latest changes (the creation), not sign-ins.
+    let dash = client.get(app.url("/")).send().await.unwrap().text().await.unwrap();
+    assert!(dash.contains("Création") && !dash.contains("Connexion"), "{dash}");
     // The global search goes straight to an exact hit.
     let s = client.get(app.url("/search?q=192.168.207.14")).send().await.unwrap();
     assert_eq!(s.status(), StatusCode::SEE_OTHER);
