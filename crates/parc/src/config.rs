@@ -270,6 +270,22 @@ mod tests {
     }
 
     #[test]
+    fn file_then_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("parc.toml");
+        std::fs::write(&file, "listen = \"127.0.0.1:9999\"\ndata_dir = \"/from/file\"\nsession_hours = 8\n").unwrap();
+        let flags = Overrides { data_dir: Some("/from/flag".into()), ..Default::default() };
+        let cfg = Config::load(Some(&file), &flags).unwrap();
+        assert_eq!(cfg.listen, "127.0.0.1:9999", "the file overrides the default");
+        assert_eq!(cfg.session_hours, 8);
+        assert_eq!(cfg.data_dir, PathBuf::from("/from/flag"), "a flag overrides the file");
+        assert_eq!(cfg.database_url(), "sqlite:///from/flag/parc.sqlite");
+        std::fs::write(&file, "colour = \"red\"\n").unwrap();
+        assert!(Config::load(Some(&file), &Overrides::default()).is_err(), "unknown keys fail fast");
+        assert!(Config::load(Some(&dir.path().join("missing.toml")), &Overrides::default()).is_err());
+    }
+
+    #[test]
     fn debug_redacts_secrets() {
         let c = Config {
             admin_password: "hunter2hunter2".into(),
