@@ -148,6 +148,23 @@ impl FromRequestParts<AppState> for Ctx {
     }
 }
 
+/// Pages open to everyone (the QR target) take `Option<Ctx>`: signed in or not, never an error
+/// for lack of a session.
+impl axum::extract::OptionalFromRequestParts<AppState> for Ctx {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        match <Ctx as axum::extract::FromRequestParts<AppState>>::from_request_parts(parts, state).await {
+            Ok(c) => Ok(Some(c)),
+            Err(AppError::Unauthorized) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
 /// Refuses state-changing requests sent by another site (a second line of defence besides the
 /// CSRF token): `Sec-Fetch-Site: cross-site`, or an `Origin` whose host is not ours.
 pub async fn cross_origin_guard(req: Request, next: Next) -> Response {

@@ -8,6 +8,19 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use serde::de::DeserializeOwned;
 
+/// A form whose only field is the CSRF token (buttons such as delete, sign out, reveal).
+#[derive(serde::Deserialize)]
+pub struct CsrfOnly {
+    #[serde(rename = "csrf")]
+    _csrf: String,
+}
+
+/// The `?ok=<catalogue key>` notice a page shows after a redirect.
+#[derive(serde::Deserialize)]
+pub struct OkQuery {
+    pub ok: Option<String>,
+}
+
 /// A URL-encoded form whose `csrf` field must match the session's token. Use it for every
 /// state-changing page route: forgetting the check is then impossible.
 pub struct CsrfForm<T>(pub Ctx, pub T);

@@ -5,7 +5,7 @@ use crate::auth::{
     self, anonymous_lang, plain_cookie, removal, session_cookie, ClientAddr, Ctx, LANG_COOKIE, LOGIN_CSRF_COOKIE,
 };
 use crate::error::{AppError, AppResult};
-use crate::forms::{constant_time_eq, CsrfForm, PlainForm};
+use crate::forms::{constant_time_eq, CsrfForm, CsrfOnly, OkQuery, PlainForm};
 use crate::i18n::Lang;
 use crate::AppState;
 use askama::Template;
@@ -188,12 +188,6 @@ async fn do_login(
     Ok((jar, see_other(&next, None)).into_response())
 }
 
-#[derive(Deserialize)]
-struct CsrfOnly {
-    #[serde(rename = "csrf")]
-    _csrf: String,
-}
-
 async fn logout(
     State(state): State<AppState>,
     jar: CookieJar,
@@ -282,11 +276,6 @@ async fn account_page(
             error,
         },
     ))
-}
-
-#[derive(Deserialize)]
-struct OkQuery {
-    ok: Option<String>,
 }
 
 async fn account(ctx: Ctx, Query(q): Query<OkQuery>) -> AppResult<Response> {

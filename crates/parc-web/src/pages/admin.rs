@@ -10,7 +10,7 @@ use super::{render_status, see_other, Page};
 use crate::api::{ApiPath, ApiQuery};
 use crate::auth::Ctx;
 use crate::error::{AppError, AppResult};
-use crate::forms::{constant_time_eq, opt_id, CsrfForm};
+use crate::forms::{constant_time_eq, opt_id, CsrfForm, CsrfOnly, OkQuery};
 use crate::AppState;
 use askama::Template;
 use axum::extract::multipart::{MultipartError, MultipartRejection};
@@ -420,17 +420,6 @@ pub(crate) fn humanize(history: &mut [AuditEvent], field: &str, show: impl Fn(&s
 
 pub(crate) fn name_of_entity(names: &HashMap<EntityId, String>) -> impl Fn(&str) -> Option<String> + '_ {
     |v| v.parse::<i64>().ok().and_then(|id| names.get(&EntityId(id)).cloned())
-}
-
-#[derive(Deserialize)]
-struct OkQuery {
-    ok: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct CsrfOnly {
-    #[serde(rename = "csrf")]
-    _csrf: String,
 }
 
 /// A form posts every field as text; this reads an optional id that may be empty.

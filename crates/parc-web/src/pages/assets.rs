@@ -4,7 +4,7 @@
 use super::{render, render_status, see_other, Page};
 use crate::auth::{anonymous_lang, Ctx};
 use crate::error::{AppError, AppResult};
-use crate::forms::{opt_id, CsrfForm};
+use crate::forms::{opt_id, CsrfForm, CsrfOnly, OkQuery};
 use crate::query::{parse_asset_query, with_page};
 use crate::AppState;
 use askama::Template;
@@ -266,11 +266,6 @@ struct ShowPage {
     link_error: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct OkQuery {
-    ok: Option<String>,
-}
-
 fn public_url(state_url: &str, headers: &HeaderMap, token: &str) -> String {
     let base = if state_url.is_empty() {
         let host = headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
@@ -319,12 +314,6 @@ async fn show_page(
 
 async fn show(ctx: Ctx, headers: HeaderMap, Path(id): Path<i64>, Query(q): Query<OkQuery>) -> AppResult<Response> {
     show_page(&ctx, &headers, AssetId(id), q.ok.as_deref(), None, None, StatusCode::OK).await
-}
-
-#[derive(Deserialize)]
-struct CsrfOnly {
-    #[serde(rename = "csrf")]
-    _csrf: String,
 }
 
 async fn reveal_puk(
@@ -838,19 +827,4 @@ async fn report(
         intro,
         asset_link: visible.then(|| format!("/assets/{}", a.id)),
     }))
-}
-
-impl axum::extract::OptionalFromRequestParts<AppState> for Ctx {
-    type Rejection = AppError;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        state: &AppState,
-    ) -> Result<Option<Self>, Self::Rejection> {
-        match <Ctx as axum::extract::FromRequestParts<AppState>>::from_request_parts(parts, state).await {
-            Ok(c) => Ok(Some(c)),
-            Err(AppError::Unauthorized) => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
 }
