@@ -14,6 +14,7 @@ string_enum!(
         Unlink = "unlink",
         RevealSecret = "reveal_secret",
         Import = "import",
+        Inventory = "inventory",
         Login = "login",
         PasswordChange = "password_change",
         TokenCreate = "token_create",

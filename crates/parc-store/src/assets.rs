@@ -310,13 +310,28 @@ pub async fn update(
     old: &Asset,
     d: &AssetDraft,
 ) -> Result<()> {
+    let changes = update_row(c, cipher, old, d).await?;
+    if !changes.is_empty() {
+        audit::record(c, actor, ObjectType::Asset, old.id.0, Some(d.entity_id), AuditAction::Update, &changes).await?;
+    }
+    Ok(())
+}
+
+/// Writes the draft over the stored row and returns what changed, without auditing (the caller
+/// records it, possibly grouped with other changes).
+pub(crate) async fn update_row(
+    c: &mut AnyConnection,
+    cipher: &crate::Cipher,
+    old: &Asset,
+    d: &AssetDraft,
+) -> Result<Vec<FieldChange>> {
     check_refs(c, d).await?;
     let search = search_text(c, d).await?;
     let old_draft = old.to_draft();
     let mut changes = diff(&old_draft.audit_fields(), &d.audit_fields());
     changes.extend(puk_change(old.has_puk, d.puk.as_ref()));
     if changes.is_empty() {
-        return Ok(());
+        return Ok(changes);
     }
     sqlx::query(
         "UPDATE assets SET entity_id = $1, kind = $2, name = $3, asset_tag = $4, serial = $5, manufacturer = $6, model = $7, \
@@ -366,8 +381,7 @@ pub async fn update(
         }
         None => {}
     }
-    audit::record(c, actor, ObjectType::Asset, old.id.0, Some(d.entity_id), AuditAction::Update, &changes).await?;
-    Ok(())
+    Ok(changes)
 }
 
 pub async fn delete(c: &mut AnyConnection, actor: &Actor, old: &Asset) -> Result<()> {
@@ -453,7 +467,7 @@ fn push_scope_for(sql: &mut Sql, scope: &Scope, me: UserId, sorted_page: bool) {
     sql.push(")");
 }
 
-fn push_scope(sql: &mut Sql, scope: &Scope, me: UserId) {
+pub(crate) fn push_scope(sql: &mut Sql, scope: &Scope, me: UserId) {
     push_scope_for(sql, scope, me, false);
 }
 

@@ -11,6 +11,7 @@
 pub mod assets;
 pub mod audit;
 pub mod entities;
+pub mod inventory;
 pub mod locations;
 pub mod secrets;
 pub mod settings;

@@ -9,6 +9,7 @@ use sqlx::{Any, FromRow};
 pub(crate) enum Bind {
     Int(i64),
     Text(String),
+    OptText(Option<String>),
 }
 
 #[derive(Debug, Default, Clone)]
@@ -36,6 +37,10 @@ impl Sql {
 
     pub fn bind_text(&mut self, v: impl Into<String>) -> &mut Self {
         self.bind(Bind::Text(v.into()))
+    }
+
+    pub fn bind_opt_text(&mut self, v: Option<String>) -> &mut Self {
+        self.bind(Bind::OptText(v))
     }
 
     pub fn bind_int(&mut self, v: i64) -> &mut Self {
@@ -92,8 +97,22 @@ impl Sql {
             q = match b {
                 Bind::Int(i) => q.bind(*i),
                 Bind::Text(t) => q.bind(t.as_str()),
+                Bind::OptText(t) => q.bind(t.as_deref()),
             };
         }
         q
+    }
+
+    /// Runs a statement that returns no rows.
+    pub async fn execute(&self, c: &mut sqlx::AnyConnection) -> Result<u64, sqlx::Error> {
+        let mut q = sqlx::query(&self.text);
+        for b in &self.binds {
+            q = match b {
+                Bind::Int(i) => q.bind(*i),
+                Bind::Text(t) => q.bind(t.as_str()),
+                Bind::OptText(t) => q.bind(t.as_deref()),
+            };
+        }
+        Ok(q.execute(c).await?.rows_affected())
     }
 }

@@ -3,6 +3,7 @@
 //!
 //! Architecture invariant: only parc-web knows HTTP; it never writes SQL (it calls parc-store).
 
+pub mod agents;
 pub mod api;
 pub mod auth;
 pub mod error;
@@ -119,6 +120,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .nest("/api/v1", api::routes())
         .merge(pages::routes(state.clone()))
+        .merge(agents::routes())
         .layer(axum::extract::DefaultBodyLimit::max(max_body))
         .layer(SetResponseHeaderLayer::if_not_present(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(csp)))
         .layer(SetResponseHeaderLayer::if_not_present(
