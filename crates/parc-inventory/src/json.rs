@@ -21,8 +21,13 @@ struct Envelope {
 }
 
 /// Parse a decoded GLPI agent JSON message (`action` = `contact` or `inventory`, the default).
+///
+/// A leading BOM is skipped; bytes that are not valid UTF-8 are read as Windows-1252 (as in XML). Nesting
+/// deeper than serde_json's limit (128) is refused as [`InventoryError::Malformed`].
 pub fn parse_glpi_json(json: &[u8]) -> Result<AgentMessage, InventoryError> {
-    let env: Envelope = serde_json::from_slice(json).map_err(|e| InventoryError::Malformed(format!("JSON: {e}")))?;
+    let json = json.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(json);
+    let text = crate::text::utf8_lenient(json);
+    let env: Envelope = serde_json::from_str(&text).map_err(|e| InventoryError::Malformed(format!("JSON: {e}")))?;
     let action = env.action.as_deref().map(str::trim).unwrap_or("inventory").to_ascii_lowercase();
     let device_id = env
         .deviceid

@@ -1,11 +1,11 @@
 //! One mapping for both protocols: the XML tree (lower-cased names) and GLPI JSON share most keys.
-use parc_core::validate::{normalize_ip, normalize_mac};
+use parc_core::validate::parse_date;
 use serde_json::Value;
 
-use crate::{Cpu, Disk, Inventory, MemoryModule, Monitor, NetworkCard, Printer, Software, Volume};
+use crate::{Cpu, Disk, Inventory, MemoryModule, Monitor, Printer, Software, Volume};
 
 /// Text of a scalar (string, number, bool); the first element of an array. Trimmed, `None` if empty.
-fn scalar(v: &Value) -> Option<String> {
+pub(crate) fn scalar(v: &Value) -> Option<String> {
     let s = match v {
         Value::String(s) => s.trim().to_owned(),
         Value::Number(n) => n.to_string(),
@@ -22,7 +22,7 @@ pub(crate) fn str_of(v: &Value, keys: &[&str]) -> Option<String> {
 }
 
 /// Unsigned integer from a number or a numeric text; fractions (`274877.906944`) are truncated.
-fn u64_of(v: &Value, keys: &[&str]) -> Option<u64> {
+pub(crate) fn u64_of(v: &Value, keys: &[&str]) -> Option<u64> {
     keys.iter().find_map(|k| match v.get(*k)? {
         Value::Number(n) => n.as_u64().or_else(|| n.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64)),
         other => {
@@ -37,7 +37,7 @@ fn u32_of(v: &Value, keys: &[&str]) -> Option<u32> {
     u64_of(v, keys).and_then(|n| u32::try_from(n).ok())
 }
 
-fn bool_of(v: &Value, keys: &[&str]) -> bool {
+pub(crate) fn bool_of(v: &Value, keys: &[&str]) -> bool {
     keys.iter().any(|k| match v.get(*k) {
         Some(Value::Bool(b)) => *b,
         Some(Value::Number(n)) => n.as_u64().is_some_and(|n| n != 0),
@@ -65,70 +65,49 @@ fn section<'a>(content: &'a Value, key: &str) -> &'a Value {
     }
 }
 
-/// `YYYY-MM-DD` from `YYYY-MM-DD…`, `YYYY/MM/DD…` (OCS) or `DD/MM/YYYY` (FusionInventory); else the raw text.
+/// `YYYY-MM-DD` from what the agents write, else the raw text (trimmed):
+///
+/// * `YYYY/MM/DD hh:mm:ss` (OCS Unix agent: dpkg file dates), `YYYY-MM-DD[ T]…` (OCS RPM, GLPI JSON);
+/// * `DD/MM/YYYY` (FusionInventory: RPM, snap, Windows), also `D/MM/YYYY` (pacman); when the second
+///   number cannot be a month but the first can, US order `MM/DD/YYYY`;
+/// * `YYYYMMDD` (raw Windows registry `InstallDate`).
+///
+/// Only real calendar dates are converted (`1970-00-01`, as OCS writes an unknown OS install date, stays).
 pub(crate) fn normalize_date(raw: &str) -> String {
+    let raw = raw.trim();
     let head = raw.split([' ', 'T']).next().unwrap_or(raw);
-    let parts: Vec<&str> = head.split(['-', '/']).collect();
-    let num = |s: &str, len: usize| s.len() == len && s.chars().all(|c| c.is_ascii_digit());
-    let ymd = match parts.as_slice() {
-        [y, m, d] if num(y, 4) => Some((*y, *m, *d)),
-        [d, m, y] if num(y, 4) => Some((*y, *m, *d)),
+    let parts: Vec<&str> = head.split(['-', '/', '.']).collect();
+    let num =
+        |s: &str, len: std::ops::RangeInclusive<usize>| len.contains(&s.len()) && s.chars().all(|c| c.is_ascii_digit());
+    let ymd: Option<(&str, &str, &str)> = match parts.as_slice() {
+        [y, m, d] if num(y, 4..=4) && num(m, 1..=2) && num(d, 1..=2) => Some((y, m, d)),
+        [a, b, y] if num(y, 4..=4) && num(a, 1..=2) && num(b, 1..=2) => {
+            let month_first = b.parse::<u32>().is_ok_and(|b| b > 12) && a.parse::<u32>().is_ok_and(|a| a <= 12);
+            Some(if month_first { (y, a, b) } else { (y, b, a) })
+        }
+        [compact] if num(compact, 8..=8) => Some((&compact[..4], &compact[4..6], &compact[6..])),
         _ => None,
     };
     if let Some((y, m, d)) = ymd {
-        let (m, d) = (m.parse::<u32>().ok(), d.parse::<u32>().ok());
-        if let (Some(m @ 1..=12), Some(d @ 1..=31)) = (m, d) {
-            return format!("{y}-{m:02}-{d:02}");
-        }
-    }
-    raw.trim().to_owned()
-}
-
-fn ips_of(net: &Value) -> Vec<String> {
-    let mut ips = Vec::new();
-    for key in ["ipaddress", "ipaddress6"] {
-        let values: Vec<&Value> = match net.get(key) {
-            Some(Value::Array(a)) => a.iter().collect(),
-            Some(v) => vec![v],
-            None => continue,
-        };
-        for raw in values.into_iter().filter_map(scalar) {
-            for part in raw.split(',') {
-                if let Ok(ip) = normalize_ip(part) {
-                    if !ips.contains(&ip) {
-                        ips.push(ip);
-                    }
-                }
+        if let (Ok(m), Ok(d)) = (m.parse::<u32>(), d.parse::<u32>()) {
+            let iso = format!("{y}-{m:02}-{d:02}");
+            if parse_date(&iso).is_ok() {
+                return iso;
             }
         }
     }
-    ips
+    raw.to_owned()
 }
 
-fn networks(content: &Value) -> Vec<NetworkCard> {
-    let mut cards: Vec<NetworkCard> = Vec::new();
-    for n in list(content, "networks") {
-        let card = NetworkCard {
-            description: str_of(n, &["description", "name"]),
-            mac: str_of(n, &["mac", "macaddr"]).and_then(|m| normalize_mac(&m).ok()),
-            ips: ips_of(n),
-            r#virtual: bool_of(n, &["virtualdev"])
-                || str_of(n, &["type"]).is_some_and(|t| t.eq_ignore_ascii_case("loopback")),
-        };
-        // FusionInventory sends one NETWORKS entry per address: merge them back into one card.
-        match cards.iter_mut().find(|c| c.description == card.description && c.mac == card.mac) {
-            Some(existing) => {
-                for ip in card.ips {
-                    if !existing.ips.contains(&ip) {
-                        existing.ips.push(ip);
-                    }
-                }
-                existing.r#virtual |= card.r#virtual;
-            }
-            None => cards.push(card),
-        }
-    }
-    cards
+/// The OCS Unix agent has no `ARCH`: its `HARDWARE/DESCRIPTION` is `x86_64/00-00-00 00:04:45`
+/// (architecture / uptime).
+fn arch_from_description(hw: &Value) -> Option<String> {
+    let description = str_of(hw, &["description"])?;
+    let (arch, uptime) = description.split_once('/')?;
+    let looks_like_uptime = !uptime.is_empty() && uptime.chars().all(|c| c.is_ascii_digit() || "-: ".contains(c));
+    let looks_like_arch =
+        !arch.is_empty() && arch.len() <= 16 && arch.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    (looks_like_arch && looks_like_uptime).then(|| arch.to_owned())
 }
 
 fn tag_of(content: &Value) -> Option<String> {
@@ -228,7 +207,13 @@ pub(crate) fn build_inventory(device_id: String, content: &Value, tag: Option<St
         })
         .collect();
 
-    let logged_user = str_of(hw, &["userid", "lastloggeduser"])
+    // FusionInventory reads `last`: with an empty wtmp its first line is "wtmp begins …", so it reports
+    // the user "wtmp".
+    let real_user = |u: &String| !matches!(u.to_ascii_lowercase().as_str(), "wtmp" | "btmp" | "reboot" | "shutdown");
+    let logged_user = ["userid", "lastloggeduser"]
+        .iter()
+        .filter_map(|k| str_of(hw, &[k]))
+        .find(real_user)
         .or_else(|| list(content, "users").into_iter().find_map(|u| str_of(u, &["login"])));
 
     Inventory {
@@ -238,7 +223,7 @@ pub(crate) fn build_inventory(device_id: String, content: &Value, tag: Option<St
         domain: str_of(hw, &["workgroup"]).or_else(|| str_of(os, &["dns_domain"])),
         os_name: str_of(os, &["full_name", "name"]).or_else(|| str_of(hw, &["osname"])),
         os_version: str_of(os, &["version"]).or_else(|| str_of(hw, &["osversion"])),
-        os_arch: str_of(os, &["arch"]).or_else(|| str_of(hw, &["arch"])),
+        os_arch: str_of(os, &["arch"]).or_else(|| str_of(hw, &["arch"])).or_else(|| arch_from_description(hw)),
         uuid: str_of(hw, &["uuid"]),
         serial: str_of(bios, &["ssn"]),
         manufacturer: str_of(bios, &["smanufacturer", "mmanufacturer"]),
@@ -250,7 +235,7 @@ pub(crate) fn build_inventory(device_id: String, content: &Value, tag: Option<St
         memory_modules,
         disks,
         volumes,
-        networks: networks(content),
+        networks: crate::net::networks(list(content, "networks")),
         monitors,
         printers,
         software,

@@ -1,3 +1,6 @@
+use std::collections::HashSet;
+use std::net::IpAddr;
+
 use serde::Serialize;
 
 /// One decoded agent request, whatever the protocol.
@@ -94,6 +97,17 @@ pub struct NetworkCard {
     pub mac: Option<String>,
     /// Canonical IPv4/IPv6 texts; invalid addresses are dropped.
     pub ips: Vec<String>,
+    /// Dotted IPv4 netmask (`255.255.255.0`), from `IPMASK` / `ipmask` (or the prefix of a CIDR subnet);
+    /// `None` when absent or not a contiguous mask. IPv6 masks are not kept here.
+    pub mask: Option<String>,
+    /// Network in CIDR form (`192.168.207.0/24`): the agent's `IPSUBNET` / `ipsubnet` with the mask's
+    /// prefix length, else computed from the card's first IPv4 address and its mask (as the agent says
+    /// it, `127.0.0.0/8` for `lo` included). Without any IPv4 network, the first IPv6 one that is not
+    /// loopback nor link-local (`IPSUBNET6` + `IPMASK6`, e.g. `2001:db8:1::/64`).
+    pub subnet: Option<String>,
+    /// 802.1Q VLAN id (1–4094): from the agent when it sends one (a `vlan` field, AIX's `TYPE` `VLAN207`),
+    /// else from the interface name (`eth0.207`, `enp3s0.207`, `vlan207`, `… VLAN 207`).
+    pub vlan: Option<u16>,
     #[serde(rename = "virtual")]
     pub r#virtual: bool,
 }
@@ -127,13 +141,32 @@ const JUNK_MACS: &[&str] = &["00:00:00:00:00:00", "ff:ff:ff:ff:ff:ff", "fe:ff:ff
 impl Inventory {
     /// MACs of the non-virtual cards, without duplicates nor well-known placeholder addresses.
     pub fn physical_macs(&self) -> Vec<String> {
-        let mut out: Vec<String> = Vec::new();
-        for mac in self.networks.iter().filter(|n| !n.r#virtual).filter_map(|n| n.mac.as_deref()) {
-            if !JUNK_MACS.contains(&mac) && !out.iter().any(|m| m == mac) {
-                out.push(mac.to_owned());
-            }
-        }
-        out
+        let mut seen = HashSet::new();
+        self.networks
+            .iter()
+            .filter(|n| !n.r#virtual)
+            .filter_map(|n| n.mac.as_deref())
+            .filter(|mac| !JUNK_MACS.contains(mac) && seen.insert(*mac))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// The address to show for the machine: the first IPv4 address of a non-virtual card that is not
+    /// loopback, link-local (169.254/16) nor unspecified; else the first address of any card that is
+    /// not loopback nor unspecified, preferring non-link-local ones (so IPv6-only machines get one too).
+    pub fn primary_ip(&self) -> Option<&str> {
+        let all = || self.networks.iter().flat_map(|n| n.ips.iter().map(move |ip| (n, ip.as_str())));
+        let parsed = || all().filter_map(|(n, ip)| ip.parse::<IpAddr>().ok().map(|a| (n, ip, a)));
+        let usable = |a: &IpAddr| !a.is_loopback() && !a.is_unspecified();
+        let link_local = |a: &IpAddr| match a {
+            IpAddr::V4(v4) => v4.is_link_local(),
+            IpAddr::V6(v6) => (v6.segments()[0] & 0xffc0) == 0xfe80,
+        };
+        parsed()
+            .find(|(n, _, a)| !n.r#virtual && a.is_ipv4() && usable(a) && !link_local(a))
+            .or_else(|| parsed().find(|(_, _, a)| usable(a) && !link_local(a)))
+            .or_else(|| parsed().find(|(_, _, a)| usable(a)))
+            .map(|(_, ip, _)| ip)
     }
 
     /// The BIOS serial, trimmed, unless it is a known placeholder ("To be filled by O.E.M.", zeros…).

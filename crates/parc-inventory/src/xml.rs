@@ -10,11 +10,13 @@ const MAX_DEPTH: usize = 32;
 /// Parse a decoded legacy XML request (OCS Inventory 2.10 or FusionInventory 2.6 agent).
 ///
 /// Understands `<REQUEST><QUERY>PROLOG</QUERY>…` and `<QUERY>INVENTORY</QUERY><CONTENT>…`. Unknown
-/// elements are ignored, attributes too. The body must be UTF-8 (both agents re-encode to UTF-8).
+/// elements are ignored, attributes too. Text encoding: a BOM (UTF-8, UTF-16), else the declared
+/// `encoding` (Windows agents may send `ISO-8859-1`), else UTF-8; bytes that are not valid UTF-8 in a
+/// UTF-8 document are read as Windows-1252 rather than refusing the inventory. Elements nest at most
+/// 32 deep.
 pub fn parse_ocs_xml(xml: &[u8]) -> Result<AgentMessage, InventoryError> {
-    let text = std::str::from_utf8(xml)
-        .map_err(|e| InventoryError::Malformed(format!("XML is not valid UTF-8 (byte {})", e.valid_up_to())))?;
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let text = crate::text::xml_text(xml)?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let (root, tree) = xml_to_value(text)?;
     if !root.eq_ignore_ascii_case("REQUEST") {
         return Err(InventoryError::Malformed(format!("root element is <{root}>, expected <REQUEST>")));
