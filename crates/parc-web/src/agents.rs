@@ -21,7 +21,7 @@ use parc_store::StoreError;
 pub const MAX_INVENTORY_BYTES: usize = 20 * 1024 * 1024;
 
 /// The URLs agents are configured with (OCS server, FusionInventory for GLPI, GLPI 10 native).
-pub const AGENT_PATHS: [&str; 8] = [
+pub const AGENT_PATHS: [&str; 7] = [
     "/ocsinventory",
     "/ocsinventory/",
     "/plugins/fusioninventory/",
@@ -29,7 +29,6 @@ pub const AGENT_PATHS: [&str; 8] = [
     "/front/inventory.php",
     "/plugins/glpiinventory/",
     "/marketplace/glpiinventory/",
-    "/inventory",
 ];
 
 pub fn routes() -> Router<AppState> {
@@ -98,16 +97,26 @@ async fn log_rejection(state: &AppState, src: &ImportSource, device: Option<&str
     tracing::info!(source = src.source_ip.as_deref().unwrap_or("-"), reason = why, "inventory refused");
 }
 
-async fn receive(State(state): State<AppState>, ClientAddr(addr): ClientAddr, headers: HeaderMap, body: Bytes) -> Response {
+async fn receive(
+    State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let src = ImportSource {
         source_ip: Some(addr).filter(|a| a != "local"),
         agent: headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned),
     };
-    let settings = match state.store.read().await {
-        Ok(mut c) => inventory::settings(&mut c).await.unwrap_or_default(),
-        Err(_) => inventory::InventorySettings::default(),
+    let config = match state.inventory_config().await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "inventory configuration unavailable");
+            let freq = inventory::InventorySettings::default().prolog_freq_hours;
+            let wire = if body.first() == Some(&b'{') { Wire::Json } else { Wire::XmlZlib };
+            return refuse(wire, StatusCode::SERVICE_UNAVAILABLE, "the server is not ready, retry later", freq);
+        }
     };
-    let freq = settings.prolog_freq_hours;
+    let freq = config.settings.prolog_freq_hours;
     let first = body.iter().copied().find(|b| !b.is_ascii_whitespace());
     let compressed = matches!(body.first(), Some(0x78 | 0x1f));
     let ctype = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
@@ -157,9 +166,11 @@ async fn receive(State(state): State<AppState>, ClientAddr(addr): ClientAddr, he
                 agent: src.agent.clone().or_else(|| inv.agent_version.clone()),
                 source_ip: src.source_ip.clone(),
             };
-            match store(&state, &settings, &inv, &src).await {
+            let started = std::time::Instant::now();
+            match store(&state, &config, &inv, &src).await {
                 Ok(out) => {
                     tracing::info!(
+                        store_ms = started.elapsed().as_secs_f64() * 1e3,
                         asset = out.asset_id.0,
                         created = out.created,
                         rule = out.matched_rule.map(|r| r.as_str()).unwrap_or("new"),
@@ -176,7 +187,10 @@ async fn receive(State(state): State<AppState>, ClientAddr(addr): ClientAddr, he
                         StoreError::Validation(v) => (StatusCode::BAD_REQUEST, v.to_string()),
                         other => {
                             tracing::error!(error = %other, "inventory not stored");
-                            (StatusCode::SERVICE_UNAVAILABLE, "the inventory could not be stored, retry later".to_owned())
+                            (
+                                StatusCode::SERVICE_UNAVAILABLE,
+                                "the inventory could not be stored, retry later".to_owned(),
+                            )
                         }
                     };
                     log_rejection(&state, &src, Some(&inv.device_id), inv.name.as_deref(), &msg).await;
@@ -189,12 +203,12 @@ async fn receive(State(state): State<AppState>, ClientAddr(addr): ClientAddr, he
 
 async fn store(
     state: &AppState,
-    settings: &inventory::InventorySettings,
+    config: &inventory::ImportConfig,
     inv: &parc_inventory::Inventory,
     src: &ImportSource,
 ) -> Result<inventory::ImportOutcome, StoreError> {
     let mut tx = state.store.write().await?;
-    let out = inventory::import(&mut tx, state.store.cipher(), settings, inv, src).await?;
+    let out = inventory::import(&mut tx, state.store.cipher(), config, inv, src).await?;
     tx.commit().await?;
     Ok(out)
 }

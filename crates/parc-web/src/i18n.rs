@@ -53,6 +53,8 @@ const FILES: &[(Lang, &str, &str)] = &[
     (Lang::En, "admin", include_str!("../i18n/en/admin.toml")),
     (Lang::Fr, "io", include_str!("../i18n/fr/io.toml")),
     (Lang::En, "io", include_str!("../i18n/en/io.toml")),
+    (Lang::Fr, "inventory", include_str!("../i18n/fr/inventory.toml")),
+    (Lang::En, "inventory", include_str!("../i18n/en/inventory.toml")),
 ];
 
 #[derive(Debug, Default)]

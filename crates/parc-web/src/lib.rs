@@ -52,6 +52,7 @@ pub struct Inner {
     pub config: WebConfig,
     pub i18n: i18n::I18n,
     settings: RwLock<(Instant, Settings)>,
+    inventory: RwLock<Option<(Instant, Arc<parc_store::inventory::ImportConfig>)>>,
 }
 
 impl std::ops::Deref for AppState {
@@ -74,6 +75,7 @@ impl AppState {
             config,
             i18n: i18n::I18n::load(),
             settings: RwLock::new((Instant::now(), s)),
+            inventory: RwLock::new(None),
         })))
     }
 
@@ -95,6 +97,27 @@ impl AppState {
             *g = (Instant::now(), s);
         }
         g.1.clone()
+    }
+
+    /// Inventory settings and entity rules, read for every agent request: cached a few seconds
+    /// (other nodes' changes show up within the TTL; this node's at once, see `inventory_changed`).
+    pub async fn inventory_config(&self) -> Result<Arc<parc_store::inventory::ImportConfig>, parc_store::StoreError> {
+        if let Some((at, cfg)) = self.inventory.read().await.as_ref() {
+            if at.elapsed() < SETTINGS_TTL {
+                return Ok(cfg.clone());
+            }
+        }
+        let fresh = {
+            let mut c = self.store.read().await?;
+            Arc::new(parc_store::inventory::import_config(&mut c).await?)
+        };
+        *self.inventory.write().await = Some((Instant::now(), fresh.clone()));
+        Ok(fresh)
+    }
+
+    /// Forgets the cached inventory configuration after a change of settings or entity rules.
+    pub async fn inventory_changed(&self) {
+        *self.inventory.write().await = None;
     }
 
     pub async fn settings_changed(&self, s: Settings) {

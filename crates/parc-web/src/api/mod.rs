@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod assets;
+pub mod inventory;
 pub mod io;
 
 use crate::error::{AppError, ErrorBody};
@@ -73,7 +74,7 @@ impl Modify for BearerAuth {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Parc API", description = "IT asset management: assets, entities, locations, users, settings. \
+    info(title = "Parc API", description = "IT asset management: assets, entities, locations, users, settings, agent inventory and software. \
         Authenticate with `Authorization: Bearer <token>` (create one with `parc token create USER` or on your account page). \
         Errors always have the shape {\"error\":{\"code\",\"message\",\"details\"}}."),
     components(schemas(ErrorBody, crate::error::ErrorContent)),
@@ -88,6 +89,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(assets::Doc::openapi());
     doc.merge(admin::Doc::openapi());
     doc.merge(io::Doc::openapi());
+    doc.merge(inventory::Doc::openapi());
     let mut servers = utoipa::openapi::Server::new("/api/v1");
     servers.description = Some("this server".into());
     doc.servers = Some(vec![servers]);
@@ -108,5 +110,6 @@ pub fn routes() -> Router<AppState> {
         .merge(assets::routes())
         .merge(admin::routes())
         .merge(io::routes())
+        .merge(inventory::routes())
         .fallback(not_found)
 }

@@ -264,6 +264,8 @@ struct ShowPage {
     can_link: bool,
     public_url: String,
     link_error: Option<String>,
+    /// What inventory agents reported, for a computer or server they know.
+    inv: Option<super::inventory::ComputerView>,
 }
 
 fn public_url(state_url: &str, headers: &HeaderMap, token: &str) -> String {
@@ -290,8 +292,11 @@ async fn show_page(
     let links = visible_links(ctx, &mut c, &a).await?;
     let mut history = audit::for_object(&mut c, ObjectType::Asset, id.0, 200).await?;
     readable_history(ctx, &mut c, &mut history).await?;
+    let inv =
+        if parc_store::inventory::is_machine(&a) { parc_store::inventory::computer(&mut c, a.id).await? } else { None };
     let settings = ctx.state.settings().await;
     let page = Page::new(ctx, "assets.title").await.with_flash(flash).with_title(a.name.clone());
+    let inv = inv.map(|i| super::inventory::ComputerView::new(i, &page));
     let can_link = parc_core::assets::LinkKind::for_from_kind(a.kind).is_some()
         && ctx.can(Object::Asset, Action::Update, a.entity_id);
     Ok(render_status(
@@ -308,6 +313,7 @@ async fn show_page(
             history,
             puk,
             link_error,
+            inv,
         },
     ))
 }

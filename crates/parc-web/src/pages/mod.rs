@@ -4,6 +4,7 @@
 pub mod account;
 pub mod admin;
 pub mod assets;
+pub mod inventory;
 pub mod io;
 
 use crate::auth::{anonymous_lang, request_id, Ctx};
@@ -124,6 +125,11 @@ impl Page {
         }
     }
 
+    /// Where the inventory overview lives (for links from any template).
+    pub fn inventory_path(&self) -> &'static str {
+        inventory::PAGE_PATH
+    }
+
     pub fn lang_code(&self) -> &'static str {
         self.lang.code()
     }
@@ -239,6 +245,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(assets::routes())
         .merge(admin::routes())
         .merge(io::routes())
+        .merge(inventory::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state, html_errors))
 }
