@@ -325,14 +325,14 @@ pub(crate) async fn update_row(
     old: &Asset,
     d: &AssetDraft,
 ) -> Result<Vec<FieldChange>> {
-    check_refs(c, d).await?;
-    let search = search_text(c, d).await?;
     let old_draft = old.to_draft();
     let mut changes = diff(&old_draft.audit_fields(), &d.audit_fields());
     changes.extend(puk_change(old.has_puk, d.puk.as_ref()));
     if changes.is_empty() {
         return Ok(changes);
     }
+    check_refs(c, d).await?;
+    let search = search_text(c, d).await?;
     sqlx::query(
         "UPDATE assets SET entity_id = $1, kind = $2, name = $3, asset_tag = $4, serial = $5, manufacturer = $6, model = $7, \
          status = $8, location_id = $9, assigned_user_id = $10, purchase_date = $11, warranty_end = $12, supplier = $13, \

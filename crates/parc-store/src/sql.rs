@@ -10,6 +10,7 @@ pub(crate) enum Bind {
     Int(i64),
     Text(String),
     OptText(Option<String>),
+    OptInt(Option<i64>),
 }
 
 #[derive(Debug, Default, Clone)]
@@ -41,6 +42,10 @@ impl Sql {
 
     pub fn bind_opt_text(&mut self, v: Option<String>) -> &mut Self {
         self.bind(Bind::OptText(v))
+    }
+
+    pub fn bind_opt_int(&mut self, v: Option<i64>) -> &mut Self {
+        self.bind(Bind::OptInt(v))
     }
 
     pub fn bind_int(&mut self, v: i64) -> &mut Self {
@@ -98,6 +103,7 @@ impl Sql {
                 Bind::Int(i) => q.bind(*i),
                 Bind::Text(t) => q.bind(t.as_str()),
                 Bind::OptText(t) => q.bind(t.as_deref()),
+                Bind::OptInt(i) => q.bind(*i),
             };
         }
         q
@@ -111,6 +117,7 @@ impl Sql {
                 Bind::Int(i) => q.bind(*i),
                 Bind::Text(t) => q.bind(t.as_str()),
                 Bind::OptText(t) => q.bind(t.as_deref()),
+                Bind::OptInt(i) => q.bind(*i),
             };
         }
         Ok(q.execute(c).await?.rows_affected())

@@ -67,7 +67,12 @@ fn pc(name: &str, device: &str, uuid: &str, serial: &str, mac: &str) -> Inventor
                 ..Default::default()
             },
         ],
-        disks: vec![Disk { model: Some("SSD 860".into()), serial: Some("D1".into()), size_mb: Some(476940), ..Default::default() }],
+        disks: vec![Disk {
+            model: Some("SSD 860".into()),
+            serial: Some("D1".into()),
+            size_mb: Some(476940),
+            ..Default::default()
+        }],
         software: software(30),
         ..Default::default()
     }
@@ -75,9 +80,9 @@ fn pc(name: &str, device: &str, uuid: &str, serial: &str, mac: &str) -> Inventor
 
 async fn import(store: &Store, inv: &Inventory, ip: &str) -> inventory::ImportOutcome {
     let mut tx = store.write().await.unwrap();
-    let settings = inventory::settings(&mut tx).await.unwrap();
+    let config = inventory::import_config(&mut tx).await.unwrap();
     let src = ImportSource { source_ip: Some(ip.into()), agent: Some("test-agent".into()) };
-    let out = inventory::import(&mut tx, store.cipher(), &settings, inv, &src).await.unwrap();
+    let out = inventory::import(&mut tx, store.cipher(), &config, inv, &src).await.unwrap();
     tx.commit().await.unwrap();
     out
 }
@@ -119,8 +124,18 @@ async fn story(store: &Store) {
     }
 
     // A new machine from VLAN 207 lands in its service; its monitor becomes a linked asset.
-    let mut a = pc("PC-URBA-01", "pc-urba-01-2026-01-01-10-00-00", "4C4C4544-0031-3010-8052-B7C04F4B4E31", "7XK2F3J", "00:1a:2b:3c:4d:5e");
-    a.monitors = vec![Monitor { manufacturer: Some("Dell".into()), model: Some("P2419H".into()), serial: Some("CN-0ABC123".into()) }];
+    let mut a = pc(
+        "PC-URBA-01",
+        "pc-urba-01-2026-01-01-10-00-00",
+        "4C4C4544-0031-3010-8052-B7C04F4B4E31",
+        "7XK2F3J",
+        "00:1a:2b:3c:4d:5e",
+    );
+    a.monitors = vec![Monitor {
+        manufacturer: Some("Dell".into()),
+        model: Some("P2419H".into()),
+        serial: Some("CN-0ABC123".into()),
+    }];
     let first = import(store, &a, "192.168.207.12").await;
     assert!(first.created);
     assert_eq!(first.matched_rule, None);
@@ -163,16 +178,26 @@ async fn story(store: &Store) {
     b.name = Some("PC-URBA-01B".into());
     b.software[0].version = Some("2.0".into());
     b.software.remove(1);
-    b.software.push(Software { name: "Firefox ESR".into(), version: Some("128.5".into()), publisher: Some("Mozilla".into()), install_date: None });
+    b.software.push(Software {
+        name: "Firefox ESR".into(),
+        version: Some("128.5".into()),
+        publisher: Some("Mozilla".into()),
+        install_date: None,
+    });
     b.memory_mb = Some(16384);
-    b.disks[0] = Disk { model: Some("SSD 990".into()), serial: Some("D2".into()), size_mb: Some(953869), ..Default::default() };
+    b.disks[0] =
+        Disk { model: Some("SSD 990".into()), serial: Some("D2".into()), size_mb: Some(953869), ..Default::default() };
     b.networks[0].ips = vec!["192.168.207.99".into()];
-    let before = audit::for_object(&mut store.read().await.unwrap(), ObjectType::Asset, first.asset_id.0, 100).await.unwrap().len();
+    let before = audit::for_object(&mut store.read().await.unwrap(), ObjectType::Asset, first.asset_id.0, 100)
+        .await
+        .unwrap()
+        .len();
     let upd = import(store, &b, "10.9.9.9").await;
     assert_eq!(upd.asset_id, first.asset_id);
     assert_eq!(upd.matched_rule, Some(MatchRule::Uuid));
     assert_eq!(machine_count(store).await, 1);
-    let hist = audit::for_object(&mut store.read().await.unwrap(), ObjectType::Asset, first.asset_id.0, 100).await.unwrap();
+    let hist =
+        audit::for_object(&mut store.read().await.unwrap(), ObjectType::Asset, first.asset_id.0, 100).await.unwrap();
     assert_eq!(hist.len(), before + 1, "one grouped entry per inventory");
     let e = &hist[0];
     assert_eq!(e.action, "inventory");
@@ -208,7 +233,8 @@ async fn story(store: &Store) {
     drop(c);
 
     // Tagged machine goes to the college; the monitor moves there when plugged in.
-    let mut t = pc("CDI-01", "cdi-01-x", "11111111-2222-3333-4444-555555555555", "To be filled by O.E.M.", "00:1a:2b:3c:4d:60");
+    let mut t =
+        pc("CDI-01", "cdi-01-x", "11111111-2222-3333-4444-555555555555", "To be filled by O.E.M.", "00:1a:2b:3c:4d:60");
     t.tag = Some("college-jm".into());
     t.monitors = a.monitors.clone();
     let tagged = import(store, &t, "10.1.1.1").await;
@@ -217,7 +243,8 @@ async fn story(store: &Store) {
     assert_eq!(ta.entity_id, college);
     assert_eq!(ta.serial, None, "a junk serial is not stored");
     let mut c = store.read().await.unwrap();
-    let (monitors,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM assets WHERE kind = 'monitor'").fetch_one(&mut *c).await.unwrap();
+    let (monitors,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM assets WHERE kind = 'monitor'").fetch_one(&mut *c).await.unwrap();
     assert_eq!(monitors, 1, "the monitor is found again by its serial");
     let links = assets::links_of(&mut c, tagged.asset_id).await.unwrap();
     assert_eq!(links.len(), 1, "the monitor now hangs on the second computer");
@@ -248,7 +275,12 @@ async fn story(store: &Store) {
         tx.commit().await.unwrap();
         id
     };
-    let h = import(store, &pc("DIRECTION-PC", "dir", "bbbbbbbb-0000-0000-0000-000000000001", "HAND-123", "00:1a:2b:3c:4d:70"), "10.0.0.3").await;
+    let h = import(
+        store,
+        &pc("DIRECTION-PC", "dir", "bbbbbbbb-0000-0000-0000-000000000001", "HAND-123", "00:1a:2b:3c:4d:70"),
+        "10.0.0.3",
+    )
+    .await;
     assert_eq!(h.asset_id, hand);
     assert_eq!(h.matched_rule, Some(MatchRule::Serial));
 
@@ -286,7 +318,11 @@ async fn story(store: &Store) {
     assert_eq!(st.computers, 5);
     assert!(st.installs >= 150);
     let accepted = inventory::imports(&mut c, false, &[vlan207.0], 10).await.unwrap();
-    assert_eq!(accepted.len(), 5, "VMs carry a 192.168.207.x address: the subnet rule also looks at the machine's own IPs");
+    assert_eq!(
+        accepted.len(),
+        5,
+        "VMs carry a 192.168.207.x address: the subnet rule also looks at the machine's own IPs"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -351,7 +387,8 @@ fn fleet() -> impl Strategy<Value = (Vec<Machine>, Vec<Event>)> {
 }
 
 fn inventory_of(m: &Machine, disk: u32) -> Inventory {
-    let mut inv = pc(&m.name, &m.device, m.uuid.as_deref().unwrap_or("00000000-0000-0000-0000-000000000000"), &m.serial, &m.mac);
+    let mut inv =
+        pc(&m.name, &m.device, m.uuid.as_deref().unwrap_or("00000000-0000-0000-0000-000000000000"), &m.serial, &m.mac);
     inv.software = software(5);
     inv.disks[0].serial = Some(format!("DISK-{disk}"));
     inv
@@ -398,4 +435,3 @@ proptest! {
         });
     }
 }
-

@@ -27,6 +27,18 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 200)]
         iterations: usize,
     },
+    /// Post N distinct OCS inventories over HTTP, then re-post each with one upgrade; report
+    /// inventories/s and p50/p99 of both phases (use an empty database).
+    Inventory {
+        #[arg(long, default_value_t = 1000)]
+        machines: usize,
+        /// Software entries per machine.
+        #[arg(long, default_value_t = 200)]
+        software: usize,
+        /// Requests in flight.
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+    },
 }
 
 const SCHOOLS: usize = 20;
@@ -35,7 +47,13 @@ const SCHOOLS: usize = 20;
 type UrlFor = Box<dyn Fn(usize) -> String>;
 
 pub async fn run(cmd: BenchCommand, cfg: &Config) -> Result<()> {
-    let BenchCommand::Assets { count, iterations } = cmd;
+    let (count, iterations) = match cmd {
+        BenchCommand::Assets { count, iterations } => (count, iterations),
+        BenchCommand::Inventory { machines, software, concurrency } => {
+            let store = crate::open_store(cfg).await?;
+            return crate::bench_inventory::run(store, machines, software, concurrency).await;
+        }
+    };
     let store = crate::open_store(cfg).await?;
     println!("backend: {}", store.backend().name());
     let (root, entity_ids) = ensure_entities(&store).await?;
@@ -119,13 +137,13 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-fn rss_mb() -> Option<f64> {
+pub(crate) fn rss_mb() -> Option<f64> {
     let s = std::fs::read_to_string("/proc/self/status").ok()?;
     let kb: f64 = s.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb / 1024.0)
 }
 
-async fn ensure_entities(store: &parc_store::Store) -> Result<(EntityId, Vec<EntityId>)> {
+pub(crate) async fn ensure_entities(store: &parc_store::Store) -> Result<(EntityId, Vec<EntityId>)> {
     let mut tx = store.write().await?;
     let all = entities::list_all(&mut tx).await?;
     let actor = Actor::system("bench");

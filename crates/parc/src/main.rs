@@ -1,7 +1,9 @@
 //! `parc`: the one binary. `parc serve` runs the server on an embedded SQLite file by default;
 //! the other subcommands administer the same database.
 
+mod agent_cmd;
 mod bench;
+mod bench_inventory;
 mod config;
 mod demo;
 
@@ -67,6 +69,8 @@ enum Command {
     /// Benchmarks.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Inventory this machine and send it to a server (GLPI agent JSON protocol), or write it to a file.
+    Agent(agent_cmd::AgentArgs),
 }
 
 #[derive(Subcommand)]
@@ -116,6 +120,11 @@ fn main() -> Result<()> {
         print!("{}", config::EXAMPLE);
         return Ok(());
     }
+    // The agent runs on machines without a Parc server: no configuration, no database.
+    let cli = match cli.command {
+        Command::Agent(args) => return agent_cmd::main(args),
+        command => Cli { command, ..cli },
+    };
     let listen = match &cli.command {
         Command::Serve { listen, .. } => listen.clone(),
         _ => None,
@@ -263,6 +272,7 @@ async fn run(command: Command, cfg: Config) -> Result<()> {
             Ok(())
         }
         Command::Bench(cmd) => bench::run(cmd, &cfg).await,
+        Command::Agent(args) => agent_cmd::run(args).await,
     }
 }
 

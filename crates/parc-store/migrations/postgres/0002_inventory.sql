@@ -22,6 +22,9 @@ CREATE TABLE inventory_computers (
     matched_rule TEXT NOT NULL,
     -- cpus, memory modules, disks, volumes, printers: shown, never queried (JSON).
     details TEXT NOT NULL,
+    -- [[version_id, name, publisher, version, install_date], ...]: the installed software as last
+    -- stored, so a re-inventory diffs without reading software_installs back.
+    software TEXT NOT NULL DEFAULT '[]',
     content_hash TEXT NOT NULL,
     first_inventory_at TEXT NOT NULL,
     last_inventory_at TEXT NOT NULL,

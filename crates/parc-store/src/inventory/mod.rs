@@ -17,8 +17,8 @@ use parc_core::permissions::Scope;
 use parc_core::validate::ValidationErrors;
 use parc_core::{AssetId, EntityId, UserId};
 use parc_inventory::{is_junk_serial, is_junk_uuid, Inventory};
-pub use rules::{EntityRuleKind, MatchRule};
 use rules::{clip, clip_opt, contradicts, Identity, SoftwareKey};
+pub use rules::{EntityRuleKind, MatchRule};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::AnyConnection;
@@ -163,9 +163,8 @@ pub async fn add_entity_rule(
     if n == 0 {
         return Err(ValidationErrors::single("entity_id", "not_found", "no such entity").into());
     }
-    let (pos,): (i64,) = sqlx::query_as("SELECT COALESCE(MAX(position), 0) + 1 FROM inventory_entity_rules")
-        .fetch_one(&mut *c)
-        .await?;
+    let (pos,): (i64,) =
+        sqlx::query_as("SELECT COALESCE(MAX(position), 0) + 1 FROM inventory_entity_rules").fetch_one(&mut *c).await?;
     let (id,): (i64,) = sqlx::query_as(
         "INSERT INTO inventory_entity_rules (position, kind, pattern, entity_id, created_at) \
          VALUES ($1, $2, $3, $4, $5) RETURNING id",
@@ -203,6 +202,17 @@ pub async fn delete_entity_rule(c: &mut AnyConnection, actor: &Actor, id: i64) -
     Ok(())
 }
 
+/// Everything an import needs besides the inventory: read once, cacheable by the caller.
+#[derive(Debug, Clone, Default)]
+pub struct ImportConfig {
+    pub settings: InventorySettings,
+    pub entity_rules: Vec<EntityRule>,
+}
+
+pub async fn import_config(c: &mut AnyConnection) -> Result<ImportConfig> {
+    Ok(ImportConfig { settings: settings(&mut *c).await?, entity_rules: entity_rules(c).await? })
+}
+
 /// Where a request came from, as the web layer saw it.
 #[derive(Debug, Clone, Default)]
 pub struct ImportSource {
@@ -231,6 +241,8 @@ struct Details {
     disks: Vec<serde_json::Value>,
     volumes: Vec<serde_json::Value>,
     printers: Vec<serde_json::Value>,
+    #[serde(default)]
+    monitors: Vec<serde_json::Value>,
 }
 
 fn to_values<T: Serialize>(items: &[T]) -> Vec<serde_json::Value> {
@@ -285,11 +297,12 @@ fn content_hash(inv: &Inventory) -> String {
 /// The entity a new machine goes to, and the rule that chose it.
 async fn target_entity(
     c: &mut AnyConnection,
-    settings: &InventorySettings,
+    config: &ImportConfig,
     inv: &Inventory,
     src: &ImportSource,
 ) -> Result<(EntityId, Option<i64>)> {
-    for r in entity_rules(c).await? {
+    let settings = &config.settings;
+    for r in &config.entity_rules {
         if rules::entity_rule_matches(r.kind, &r.pattern, inv, src.source_ip.as_deref()) {
             return Ok((EntityId(r.entity_id), Some(r.id)));
         }
@@ -317,21 +330,24 @@ async fn find_match(
     entity: EntityId,
 ) -> Result<Option<(AssetId, MatchRule)>> {
     let me = identity_of(inv);
+    // Each candidate comes with what identifies it, to refuse a contradicted match.
+    const WITH_IDENTITY: &str = "SELECT a.id, a.serial, ic.uuid FROM assets a \
+         LEFT JOIN inventory_computers ic ON ic.asset_id = a.id WHERE ";
     for rule in &settings.match_rules {
-        let candidates: Vec<(i64,)> = match rule {
+        let candidates: Vec<(i64, Option<String>, Option<String>)> = match rule {
             MatchRule::Uuid => match &me.uuid {
-                Some(u) => {
-                    sqlx::query_as("SELECT asset_id FROM inventory_computers WHERE uuid = $1 ORDER BY asset_id")
-                        .bind(u)
-                        .fetch_all(&mut *c)
-                        .await?
-                }
+                Some(u) => sqlx::query_as(&format!(
+                    "{WITH_IDENTITY} a.id IN (SELECT asset_id FROM inventory_computers WHERE uuid = $1) ORDER BY a.id"
+                ))
+                .bind(u)
+                .fetch_all(&mut *c)
+                .await?,
                 None => continue,
             },
             MatchRule::Serial => match &me.serial {
                 Some(s) => {
                     sqlx::query_as(&format!(
-                        "SELECT id FROM assets WHERE serial = $1 AND kind IN {MACHINE_KINDS} ORDER BY id"
+                        "{WITH_IDENTITY} a.serial = $1 AND a.kind IN {MACHINE_KINDS} ORDER BY a.id"
                     ))
                     .bind(s)
                     .fetch_all(&mut *c)
@@ -342,9 +358,9 @@ async fn find_match(
             MatchRule::Mac => {
                 let mut all = Vec::new();
                 for mac in inv.physical_macs() {
-                    let found: Vec<(i64,)> = sqlx::query_as(&format!(
-                        "SELECT asset_id FROM inventory_networks WHERE mac = $1 AND is_virtual = 0 \
-                         UNION SELECT id FROM assets WHERE mac = $1 AND kind IN {MACHINE_KINDS} ORDER BY 1"
+                    let found: Vec<(i64, Option<String>, Option<String>)> = sqlx::query_as(&format!(
+                        "{WITH_IDENTITY} a.kind IN {MACHINE_KINDS} AND (a.mac = $1 OR a.id IN \
+                         (SELECT asset_id FROM inventory_networks WHERE mac = $1 AND is_virtual = 0)) ORDER BY a.id"
                     ))
                     .bind(&mac)
                     .fetch_all(&mut *c)
@@ -356,8 +372,8 @@ async fn find_match(
             MatchRule::Name => match inv.name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
                 Some(n) => {
                     sqlx::query_as(&format!(
-                        "SELECT id FROM assets WHERE entity_id = $1 AND lower(name) = $2 AND kind IN {MACHINE_KINDS} \
-                         ORDER BY id"
+                        "{WITH_IDENTITY} a.entity_id = $1 AND lower(a.name) = $2 AND a.kind IN {MACHINE_KINDS} \
+                         ORDER BY a.id"
                     ))
                     .bind(entity.0)
                     .bind(n.to_lowercase())
@@ -367,25 +383,18 @@ async fn find_match(
                 None => continue,
             },
             MatchRule::DeviceId => {
-                sqlx::query_as("SELECT asset_id FROM inventory_computers WHERE device_id = $1 ORDER BY asset_id")
-                    .bind(&inv.device_id)
-                    .fetch_all(&mut *c)
-                    .await?
+                sqlx::query_as(&format!(
+                    "{WITH_IDENTITY} a.id IN (SELECT asset_id FROM inventory_computers WHERE device_id = $1) \
+                     ORDER BY a.id"
+                ))
+                .bind(&inv.device_id)
+                .fetch_all(&mut *c)
+                .await?
             }
         };
-        for (id,) in candidates {
-            let known: Option<(Option<String>, Option<String>)> = sqlx::query_as(
-                "SELECT a.serial, ic.uuid FROM assets a LEFT JOIN inventory_computers ic ON ic.asset_id = a.id \
-                 WHERE a.id = $1",
-            )
-            .bind(id)
-            .fetch_optional(&mut *c)
-            .await?;
-            let Some((serial, uuid)) = known else { continue };
-            let known = Identity {
-                uuid: uuid.filter(|u| !is_junk_uuid(u)),
-                serial: serial.filter(|s| !is_junk_serial(s)),
-            };
+        for (id, serial, uuid) in candidates {
+            let known =
+                Identity { uuid: uuid.filter(|u| !is_junk_uuid(u)), serial: serial.filter(|s| !is_junk_serial(s)) };
             if !contradicts(&me, &known) {
                 return Ok(Some((AssetId(id), *rule)));
             }
@@ -412,6 +421,7 @@ struct ComputerRow {
     source_ip: Option<String>,
     matched_rule: String,
     details: String,
+    software: String,
     content_hash: String,
     first_inventory_at: String,
     last_inventory_at: String,
@@ -419,7 +429,7 @@ struct ComputerRow {
 }
 
 const COMPUTER_COLUMNS: &str = "device_id, uuid, domain, os_name, os_version, os_arch, bios_version, bios_date, \
-     memory_mb, logged_user, agent, agent_version, tag, source_ip, matched_rule, details, content_hash, \
+     memory_mb, logged_user, agent, agent_version, tag, source_ip, matched_rule, details, software, content_hash, \
      first_inventory_at, last_inventory_at, last_contact_at";
 
 async fn computer_row(c: &mut AnyConnection, asset: AssetId) -> Result<Option<ComputerRow>> {
@@ -443,15 +453,16 @@ fn os_label(name: Option<&str>, version: Option<&str>) -> Option<String> {
 pub async fn import(
     c: &mut AnyConnection,
     cipher: &Cipher,
-    settings: &InventorySettings,
+    config: &ImportConfig,
     inv: &Inventory,
     src: &ImportSource,
 ) -> Result<ImportOutcome> {
+    let settings = &config.settings;
     if inv.device_id.trim().is_empty() {
         return Err(ValidationErrors::single("device_id", "required", "the inventory has no DEVICEID").into());
     }
     let actor = Actor::system(&format!("agent {}", clip(&inv.device_id, 120)));
-    let (entity, entity_rule) = target_entity(c, settings, inv, src).await?;
+    let (entity, entity_rule) = target_entity(c, config, inv, src).await?;
     let matched = find_match(c, settings, inv, entity).await?;
     let name = clip_opt(inv.name.as_deref(), 200).unwrap_or_else(|| clip(&inv.device_id, 200));
     let serial = inv.usable_serial().map(|s| clip(s, 100));
@@ -461,7 +472,7 @@ pub async fn import(
     let mac = inv.physical_macs().into_iter().next();
     let t = now();
 
-    let (asset_id, created, mut changes) = match matched {
+    let (host, created, mut changes) = match matched {
         Some((id, _)) => {
             let old = assets::get(c, id).await?.ok_or(StoreError::NotFound)?;
             let mut d = old.to_draft();
@@ -473,7 +484,8 @@ pub async fn import(
             d.mac = mac.or(d.mac);
             d.puk = None;
             let changes = assets::update_row(c, cipher, &old, &d).await?;
-            (id, false, changes)
+            let host = if changes.is_empty() { old } else { assets::get(c, id).await?.ok_or(StoreError::NotFound)? };
+            (host, false, changes)
         }
         None => {
             let server = inv.os_name.as_deref().is_some_and(|o| o.to_lowercase().contains("server"));
@@ -501,9 +513,10 @@ pub async fn import(
                 mac,
             };
             let id = assets::create(c, &actor, cipher, &d).await?;
-            (id, true, Vec::new())
+            (assets::get(c, id).await?.ok_or(StoreError::NotFound)?, true, Vec::new())
         }
     };
+    let asset_id = host.id;
 
     let old = computer_row(c, asset_id).await?;
     let hash = content_hash(inv);
@@ -514,13 +527,14 @@ pub async fn import(
         disks: to_values(&inv.disks),
         volumes: to_values(&inv.volumes),
         printers: to_values(&inv.printers),
+        monitors: to_values(&inv.monitors),
     };
+    let old_details: Details = old.as_ref().and_then(|o| serde_json::from_str(&o.details).ok()).unwrap_or_default();
     let uuid = inv.uuid.as_deref().map(|u| clip(u, 100).to_lowercase()).filter(|u| !u.is_empty());
     let os_name = clip_opt(inv.os_name.as_deref(), 200);
     let os_version = clip_opt(inv.os_version.as_deref(), 100);
     let memory_mb = inv.memory_mb.map(|m| m.min(i64::MAX as u64) as i64);
     if let Some(o) = &old {
-        let old_details: Details = serde_json::from_str(&o.details).unwrap_or_default();
         let mut scalar = |field: &str, old: Option<String>, new: Option<String>| {
             if old != new {
                 changes.push(FieldChange { field: field.into(), old, new });
@@ -545,19 +559,25 @@ pub async fn import(
         }
     }
     let details_json = serde_json::to_string(&details).unwrap_or_else(|_| "{}".into());
+    let old_software = old.as_ref().map(|o| o.software.as_str());
+    let (software_json, software_count) = if !unchanged && (!inv.partial || !inv.software.is_empty()) {
+        store_software(c, asset_id, inv, old_software, &mut changes).await?
+    } else {
+        (old_software.unwrap_or("[]").to_owned(), 0)
+    };
     let matched_rule = matched.map(|(_, r)| r.as_str()).unwrap_or("new");
     sqlx::query(
         "INSERT INTO inventory_computers (asset_id, device_id, uuid, domain, os_name, os_version, os_arch, bios_version, \
          bios_date, memory_mb, logged_user, agent, agent_version, tag, source_ip, matched_rule, details, content_hash, \
-         first_inventory_at, last_inventory_at, last_contact_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19, $19) \
+         software, first_inventory_at, last_inventory_at, last_contact_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20, $20) \
          ON CONFLICT (asset_id) DO UPDATE SET device_id = excluded.device_id, uuid = excluded.uuid, \
          domain = excluded.domain, os_name = excluded.os_name, os_version = excluded.os_version, \
          os_arch = excluded.os_arch, bios_version = excluded.bios_version, bios_date = excluded.bios_date, \
          memory_mb = excluded.memory_mb, logged_user = excluded.logged_user, agent = excluded.agent, \
          agent_version = excluded.agent_version, tag = excluded.tag, source_ip = excluded.source_ip, \
          matched_rule = excluded.matched_rule, details = excluded.details, content_hash = excluded.content_hash, \
-         last_inventory_at = excluded.last_inventory_at, last_contact_at = excluded.last_contact_at",
+         software = excluded.software, last_inventory_at = excluded.last_inventory_at, last_contact_at = excluded.last_contact_at",
     )
     .bind(asset_id.0)
     .bind(clip(&inv.device_id, 200))
@@ -577,40 +597,49 @@ pub async fn import(
     .bind(matched_rule)
     .bind(details_json)
     .bind(&hash)
+    .bind(&software_json)
     .bind(&t)
     .execute(&mut *c)
     .await?;
 
-    let software_count = if unchanged {
-        0
-    } else {
+    if !unchanged {
         if !inv.partial || !inv.networks.is_empty() {
             store_networks(c, asset_id, inv, old.is_some(), &mut changes).await?;
         }
-        let n = if !inv.partial || !inv.software.is_empty() {
-            store_software(c, asset_id, inv, old.is_some(), &mut changes).await?
-        } else {
-            0
-        };
-        store_monitors(c, &actor, cipher, asset_id, inv).await?;
-        n
-    };
-    let entity_now: (i64,) = sqlx::query_as("SELECT entity_id FROM assets WHERE id = $1").bind(asset_id.0).fetch_one(&mut *c).await?;
+        // Monitors are only reconciled when the agent's list changed: a technician who unplugs one
+        // in Parc is not contradicted by every following inventory.
+        if old.is_none() || old_details.monitors != details.monitors {
+            store_monitors(c, &actor, cipher, &host, inv).await?;
+        }
+    }
+    let entity_now = (host.entity_id.0,);
     if created {
         let summary = [
             FieldChange { field: "device_id".into(), old: None, new: Some(clip(&inv.device_id, 200)) },
-            FieldChange {
-                field: "os".into(),
-                old: None,
-                new: os_label(os_name.as_deref(), os_version.as_deref()),
-            },
+            FieldChange { field: "os".into(), old: None, new: os_label(os_name.as_deref(), os_version.as_deref()) },
             FieldChange { field: "software".into(), old: None, new: Some(format!("{software_count}")) },
         ];
-        audit::record(c, &actor, ObjectType::Asset, asset_id.0, Some(EntityId(entity_now.0)), AuditAction::Inventory, &summary)
-            .await?;
+        audit::record(
+            c,
+            &actor,
+            ObjectType::Asset,
+            asset_id.0,
+            Some(EntityId(entity_now.0)),
+            AuditAction::Inventory,
+            &summary,
+        )
+        .await?;
     } else if !changes.is_empty() {
-        audit::record(c, &actor, ObjectType::Asset, asset_id.0, Some(EntityId(entity_now.0)), AuditAction::Inventory, &changes)
-            .await?;
+        audit::record(
+            c,
+            &actor,
+            ObjectType::Asset,
+            asset_id.0,
+            Some(EntityId(entity_now.0)),
+            AuditAction::Inventory,
+            &changes,
+        )
+        .await?;
     }
     sqlx::query(
         "INSERT INTO inventory_imports (at, source_ip, device_id, name, agent, outcome, asset_id, entity_id, \
@@ -621,7 +650,13 @@ pub async fn import(
     .bind(clip(&inv.device_id, 200))
     .bind(clip_opt(inv.name.as_deref(), 200))
     .bind(clip_opt(src.agent.as_deref(), 200))
-    .bind(if created { "created" } else if unchanged { "unchanged" } else { "updated" })
+    .bind(if created {
+        "created"
+    } else if unchanged {
+        "unchanged"
+    } else {
+        "updated"
+    })
     .bind(asset_id.0)
     .bind(entity_now.0)
     .bind(matched_rule)
@@ -644,49 +679,81 @@ async fn store_networks(
     had_inventory: bool,
     changes: &mut Vec<FieldChange>,
 ) -> Result<()> {
-    let old: Vec<(Option<String>, String, i64)> =
-        sqlx::query_as("SELECT mac, ips, is_virtual FROM inventory_networks WHERE asset_id = $1 ORDER BY id")
-            .bind(asset.0)
-            .fetch_all(&mut *c)
-            .await?;
+    let old: Vec<NetworkRow> = sqlx::query_as(
+        "SELECT description, mac, ips, mask, subnet, vlan, is_virtual FROM inventory_networks \
+         WHERE asset_id = $1 ORDER BY id",
+    )
+    .bind(asset.0)
+    .fetch_all(&mut *c)
+    .await?;
     if had_inventory {
         let old_ips: BTreeSet<String> = old
             .iter()
-            .filter(|(_, _, v)| *v == 0)
-            .flat_map(|(_, ips, _)| ips.split(' ').filter(|s| !s.is_empty()).map(str::to_owned))
+            .filter(|n| n.is_virtual == 0)
+            .flat_map(|n| n.ips.split(' ').filter(|s| !s.is_empty()).map(str::to_owned))
             .collect();
         let old_ips: Vec<String> = old_ips.into_iter().collect();
         changes.extend(rules::set_changes("ip", &old_ips, &ip_labels(inv)));
     }
+    let rows: Vec<NetworkRow> = inv
+        .networks
+        .iter()
+        .take(200)
+        .map(|n| NetworkRow {
+            description: clip_opt(n.description.as_deref(), 200),
+            mac: n.mac.clone(),
+            ips: clip(&n.ips.join(" "), 2000),
+            mask: clip_opt(n.mask.as_deref(), 50),
+            subnet: clip_opt(n.subnet.as_deref(), 60),
+            vlan: n.vlan.map(i64::from),
+            is_virtual: i64::from(n.r#virtual),
+        })
+        .collect();
+    if old == rows {
+        return Ok(());
+    }
     sqlx::query("DELETE FROM inventory_networks WHERE asset_id = $1").bind(asset.0).execute(&mut *c).await?;
-    for n in inv.networks.iter().take(200) {
-        sqlx::query(
-            "INSERT INTO inventory_networks (asset_id, description, mac, ips, mask, subnet, vlan, is_virtual) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(asset.0)
-        .bind(clip_opt(n.description.as_deref(), 200))
-        .bind(&n.mac)
-        .bind(clip(&n.ips.join(" "), 2000))
-        .bind(clip_opt(n.mask.as_deref(), 50))
-        .bind(clip_opt(n.subnet.as_deref(), 60))
-        .bind(n.vlan.map(i64::from))
-        .bind(i64::from(n.r#virtual))
-        .execute(&mut *c)
-        .await?;
+    for chunk in rows.chunks(100) {
+        let mut sql = Sql::new(
+            "INSERT INTO inventory_networks (asset_id, description, mac, ips, mask, subnet, vlan, is_virtual) VALUES ",
+        );
+        for (i, n) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.push("(").bind_int(asset.0);
+            sql.push(", ").bind_opt_text(n.description.clone());
+            sql.push(", ").bind_opt_text(n.mac.clone());
+            sql.push(", ").bind_text(n.ips.clone());
+            sql.push(", ").bind_opt_text(n.mask.clone());
+            sql.push(", ").bind_opt_text(n.subnet.clone());
+            sql.push(", ").bind_opt_int(n.vlan);
+            sql.push(", ").bind_int(n.is_virtual).push(")");
+        }
+        sql.execute(&mut *c).await?;
     }
     Ok(())
 }
 
-/// Replaces the machine's installed software by the inventory's, touching only what changed;
-/// returns how many distinct installations the machine now has.
+/// One stored installation, as kept in `inventory_computers.software`.
+type StoredInstall = (i64, String, String, String, Option<String>);
+
+fn is_postgres(c: &AnyConnection) -> bool {
+    c.backend_name().eq_ignore_ascii_case("postgresql")
+}
+
+/// Replaces the machine's installed software by the inventory's, touching only what changed.
+/// Returns the new stored list (JSON) and how many distinct installations the machine has.
+///
+/// Lists travel to the database as one JSON parameter and come back as one JSON row: a
+/// 200-package inventory costs a handful of statements, not hundreds.
 async fn store_software(
     c: &mut AnyConnection,
     asset: AssetId,
     inv: &Inventory,
-    had_inventory: bool,
+    old_json: Option<&str>,
     changes: &mut Vec<FieldChange>,
-) -> Result<usize> {
+) -> Result<(String, usize)> {
     let mut wanted: HashMap<SoftwareKey, Option<String>> = HashMap::new();
     for s in &inv.software {
         let name = clip(&s.name, 255);
@@ -700,29 +767,26 @@ async fn store_software(
         };
         wanted.entry(key).or_insert_with(|| clip_opt(s.install_date.as_deref(), 30));
     }
-    let existing: Vec<(i64, String, String, String)> = sqlx::query_as(
-        "SELECT i.version_id, s.name, s.publisher, v.version FROM software_installs i \
-         JOIN software_versions v ON v.id = i.version_id JOIN software s ON s.id = v.software_id \
-         WHERE i.asset_id = $1",
-    )
-    .bind(asset.0)
-    .fetch_all(&mut *c)
-    .await?;
-    let have: HashMap<SoftwareKey, i64> = existing
+    let existing: Vec<StoredInstall> = old_json.and_then(|j| serde_json::from_str(j).ok()).unwrap_or_default();
+    let have: HashMap<SoftwareKey, (i64, Option<String>)> = existing
         .into_iter()
-        .map(|(id, name, publisher, version)| (SoftwareKey { name, publisher, version }, id))
+        .map(|(id, name, publisher, version, date)| (SoftwareKey { name, publisher, version }, (id, date)))
         .collect();
-    if had_inventory {
+    if old_json.is_some() {
         let old_keys: Vec<SoftwareKey> = have.keys().cloned().collect();
         let new_keys: Vec<SoftwareKey> = wanted.keys().cloned().collect();
         changes.extend(rules::software_changes(&old_keys, &new_keys));
     }
-    let gone: Vec<i64> = have.iter().filter(|(k, _)| !wanted.contains_key(*k)).map(|(_, id)| *id).collect();
-    for chunk in gone.chunks(500) {
-        let mut sql = Sql::new("DELETE FROM software_installs WHERE asset_id = ");
-        sql.bind_int(asset.0).push(" AND ");
-        sql.in_ints("version_id", chunk.iter().copied());
-        sql.execute(&mut *c).await?;
+    let pg = is_postgres(c);
+    let gone: Vec<i64> = have.iter().filter(|(k, _)| !wanted.contains_key(*k)).map(|(_, (id, _))| *id).collect();
+    if !gone.is_empty() {
+        let sql = if pg {
+            "DELETE FROM software_installs WHERE asset_id = $1 \
+             AND version_id IN (SELECT (json_array_elements_text($2::json))::bigint)"
+        } else {
+            "DELETE FROM software_installs WHERE asset_id = $1 AND version_id IN (SELECT value FROM json_each($2))"
+        };
+        sqlx::query(sql).bind(asset.0).bind(serde_json::to_string(&gone).unwrap_or_default()).execute(&mut *c).await?;
     }
     let mut new_keys: Vec<&SoftwareKey> = wanted.keys().filter(|k| !have.contains_key(*k)).collect();
     // One order for every transaction: concurrent imports on PostgreSQL never wait on each other in a cycle.
@@ -730,84 +794,111 @@ async fn store_software(
     let ids = version_ids(c, &new_keys).await?;
     let rows: Vec<(i64, Option<String>)> =
         new_keys.iter().zip(ids).map(|(k, id)| (id, wanted.get(*k).cloned().flatten())).collect();
-    for chunk in rows.chunks(300) {
-        let mut sql = Sql::new("INSERT INTO software_installs (asset_id, version_id, install_date) VALUES ");
-        for (i, (id, date)) in chunk.iter().enumerate() {
-            if i > 0 {
-                sql.push(", ");
-            }
-            sql.push("(").bind_int(asset.0).push(", ").bind_int(*id).push(", ").bind_opt_text(date.clone()).push(")");
-        }
-        sql.execute(&mut *c).await?;
+    if !rows.is_empty() {
+        let sql = if pg {
+            "INSERT INTO software_installs (asset_id, version_id, install_date) \
+             SELECT $1, (e->>0)::bigint, e->>1 FROM json_array_elements($2::json) e"
+        } else {
+            "INSERT INTO software_installs (asset_id, version_id, install_date) \
+             SELECT $1, json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each($2)"
+        };
+        sqlx::query(sql).bind(asset.0).bind(serde_json::to_string(&rows).unwrap_or_default()).execute(&mut *c).await?;
     }
-    Ok(wanted.len())
+    let mut stored: Vec<StoredInstall> = Vec::with_capacity(wanted.len());
+    for (k, (id, date)) in &have {
+        if wanted.contains_key(k) {
+            stored.push((*id, k.name.clone(), k.publisher.clone(), k.version.clone(), date.clone()));
+        }
+    }
+    for (k, (id, date)) in new_keys.iter().zip(rows) {
+        stored.push((id, k.name.clone(), k.publisher.clone(), k.version.clone(), date));
+    }
+    stored.sort_by(|a, b| (&a.1, &a.2, &a.3).cmp(&(&b.1, &b.2, &b.3)));
+    Ok((serde_json::to_string(&stored).unwrap_or_else(|_| "[]".into()), wanted.len()))
 }
 
-/// The catalogue ids of these (sorted) versions, creating the missing products and versions.
+type CatalogueRow = (i64, String, String, Option<i64>, Option<String>);
+
+/// Every product named in `names` (JSON array) with each of its versions, in one row.
+async fn catalogue_lookup(c: &mut AnyConnection, names: &str) -> Result<Vec<CatalogueRow>> {
+    let sql = if is_postgres(c) {
+        "SELECT COALESCE(json_agg(json_build_array(s.id, s.name, s.publisher, v.id, v.version)), '[]')::text \
+         FROM software s LEFT JOIN software_versions v ON v.software_id = s.id \
+         WHERE s.name IN (SELECT json_array_elements_text($1::json))"
+    } else {
+        "SELECT json_group_array(json_array(s.id, s.name, s.publisher, v.id, v.version)) \
+         FROM software s LEFT JOIN software_versions v ON v.software_id = s.id \
+         WHERE s.name IN (SELECT value FROM json_each($1))"
+    };
+    let (json,): (String,) = sqlx::query_as(sql).bind(names).fetch_one(&mut *c).await?;
+    serde_json::from_str(&json).map_err(|e| StoreError::Config(format!("software catalogue lookup: {e}")))
+}
+
+/// The catalogue ids of these (sorted) versions, creating the missing products and versions
+/// in bulk: at most five statements whatever the number of packages.
 async fn version_ids(c: &mut AnyConnection, keys: &[&SoftwareKey]) -> Result<Vec<i64>> {
-    let mut known: HashMap<(String, String, String), i64> = HashMap::new();
-    let mut products: HashMap<(String, String), i64> = HashMap::new();
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let pg = is_postgres(c);
     let names: BTreeSet<&str> = keys.iter().map(|k| k.name.as_str()).collect();
-    let names: Vec<&str> = names.into_iter().collect();
-    for chunk in names.chunks(300) {
-        let mut sql = Sql::new(
-            "SELECT s.id, s.name, s.publisher, v.id, v.version FROM software s \
-             LEFT JOIN software_versions v ON v.software_id = s.id WHERE s.name IN (",
-        );
-        for (i, n) in chunk.iter().enumerate() {
-            if i > 0 {
-                sql.push(", ");
-            }
-            sql.bind_text(*n);
-        }
-        sql.push(")");
-        let rows: Vec<(i64, String, String, Option<i64>, Option<String>)> = sql.query_as().fetch_all(&mut *c).await?;
-        for (sid, name, publisher, vid, version) in rows {
-            products.insert((name.clone(), publisher.clone()), sid);
-            if let (Some(vid), Some(version)) = (vid, version) {
-                known.insert((name, publisher, version), vid);
-            }
-        }
-    }
-    let mut out = Vec::with_capacity(keys.len());
-    for k in keys {
-        if let Some(id) = known.get(&(k.name.clone(), k.publisher.clone(), k.version.clone())) {
-            out.push(*id);
-            continue;
-        }
-        let sid = match products.get(&(k.name.clone(), k.publisher.clone())) {
-            Some(id) => *id,
-            None => {
-                sqlx::query("INSERT INTO software (name, publisher) VALUES ($1, $2) ON CONFLICT (name, publisher) DO NOTHING")
-                    .bind(&k.name)
-                    .bind(&k.publisher)
-                    .execute(&mut *c)
-                    .await?;
-                let (id,): (i64,) = sqlx::query_as("SELECT id FROM software WHERE name = $1 AND publisher = $2")
-                    .bind(&k.name)
-                    .bind(&k.publisher)
-                    .fetch_one(&mut *c)
-                    .await?;
-                products.insert((k.name.clone(), k.publisher.clone()), id);
-                id
-            }
+    let names = serde_json::to_string(&names).unwrap_or_default();
+    let mut rows = catalogue_lookup(c, &names).await?;
+    let products = |rows: &[CatalogueRow]| -> HashMap<(String, String), i64> {
+        rows.iter().map(|(sid, n, p, _, _)| ((n.clone(), p.clone()), *sid)).collect()
+    };
+    let known = |rows: &[CatalogueRow]| -> HashMap<(String, String, String), i64> {
+        rows.iter().filter_map(|(_, n, p, vid, v)| Some(((n.clone(), p.clone(), v.clone()?), (*vid)?))).collect()
+    };
+    let have = products(&rows);
+    let missing_products: BTreeSet<(&str, &str)> = keys
+        .iter()
+        .filter(|k| !have.contains_key(&(k.name.clone(), k.publisher.clone())))
+        .map(|k| (k.name.as_str(), k.publisher.as_str()))
+        .collect();
+    if !missing_products.is_empty() {
+        let sql = if pg {
+            "INSERT INTO software (name, publisher) SELECT e->>0, e->>1 FROM json_array_elements($1::json) e \
+             ON CONFLICT (name, publisher) DO NOTHING"
+        } else {
+            "INSERT INTO software (name, publisher) SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') \
+             FROM json_each($1) WHERE true ON CONFLICT (name, publisher) DO NOTHING"
         };
-        sqlx::query(
-            "INSERT INTO software_versions (software_id, version) VALUES ($1, $2) \
-             ON CONFLICT (software_id, version) DO NOTHING",
-        )
-        .bind(sid)
-        .bind(&k.version)
-        .execute(&mut *c)
-        .await?;
-        let (vid,): (i64,) = sqlx::query_as("SELECT id FROM software_versions WHERE software_id = $1 AND version = $2")
-            .bind(sid)
-            .bind(&k.version)
-            .fetch_one(&mut *c)
-            .await?;
-        out.push(vid);
+        sqlx::query(sql).bind(serde_json::to_string(&missing_products).unwrap_or_default()).execute(&mut *c).await?;
+        rows = catalogue_lookup(c, &names).await?;
     }
-    Ok(out)
+    let have = products(&rows);
+    let versions = known(&rows);
+    let mut missing_versions: Vec<(i64, &str)> = keys
+        .iter()
+        .filter(|k| !versions.contains_key(&(k.name.clone(), k.publisher.clone(), k.version.clone())))
+        .filter_map(|k| Some((*have.get(&(k.name.clone(), k.publisher.clone()))?, k.version.as_str())))
+        .collect();
+    missing_versions.sort();
+    missing_versions.dedup();
+    if !missing_versions.is_empty() {
+        let sql = if pg {
+            "INSERT INTO software_versions (software_id, version) SELECT (e->>0)::bigint, e->>1 \
+             FROM json_array_elements($1::json) e ON CONFLICT (software_id, version) DO NOTHING"
+        } else {
+            "INSERT INTO software_versions (software_id, version) \
+             SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each($1) WHERE true \
+             ON CONFLICT (software_id, version) DO NOTHING"
+        };
+        sqlx::query(sql).bind(serde_json::to_string(&missing_versions).unwrap_or_default()).execute(&mut *c).await?;
+        rows = catalogue_lookup(c, &names).await?;
+    }
+    let versions = known(&rows);
+    keys.iter()
+        .map(|k| {
+            versions.get(&(k.name.clone(), k.publisher.clone(), k.version.clone())).copied().ok_or_else(|| {
+                StoreError::Config(format!(
+                    "software '{}' {} missing from the catalogue after insert",
+                    k.name, k.version
+                ))
+            })
+        })
+        .collect()
 }
 
 /// Monitors with a real serial become monitor assets linked to the computer (found again by
@@ -816,27 +907,25 @@ async fn store_monitors(
     c: &mut AnyConnection,
     actor: &Actor,
     cipher: &Cipher,
-    computer: AssetId,
+    host: &Asset,
     inv: &Inventory,
 ) -> Result<()> {
-    let Some(host) = assets::get(c, computer).await? else { return Ok(()) };
+    let computer = host.id;
     for m in &inv.monitors {
         let Some(serial) = m.serial.as_deref().map(str::trim).filter(|s| !is_junk_serial(s)) else { continue };
         let serial = clip(serial, 100);
-        let found: Option<(i64,)> = sqlx::query_as("SELECT id FROM assets WHERE kind = 'monitor' AND serial = $1 ORDER BY id LIMIT 1")
-            .bind(&serial)
-            .fetch_optional(&mut *c)
-            .await?;
+        let found: Option<(i64,)> =
+            sqlx::query_as("SELECT id FROM assets WHERE kind = 'monitor' AND serial = $1 ORDER BY id LIMIT 1")
+                .bind(&serial)
+                .fetch_optional(&mut *c)
+                .await?;
         let monitor = match found {
             Some((id,)) => assets::get(c, AssetId(id)).await?.ok_or(StoreError::NotFound)?,
             None => {
                 let manufacturer = clip_opt(m.manufacturer.as_deref(), 100);
                 let model = clip_opt(m.model.as_deref(), 100);
-                let name = [manufacturer.as_deref(), model.as_deref()]
-                    .into_iter()
-                    .flatten()
-                    .collect::<Vec<_>>()
-                    .join(" ");
+                let name =
+                    [manufacturer.as_deref(), model.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");
                 let d = AssetDraft {
                     kind: AssetKind::Monitor,
                     name: if name.is_empty() { format!("Monitor {serial}") } else { clip(&name, 200) },
@@ -871,7 +960,7 @@ async fn store_monitors(
                 .fetch_optional(&mut *c)
                 .await?;
         if linked.map(|(t,)| t) != Some(computer.0) {
-            assets::link(c, actor, &monitor, &host).await?;
+            assets::link(c, actor, &monitor, host).await?;
         }
     }
     Ok(())
@@ -931,6 +1020,19 @@ pub async fn stats(c: &mut AnyConnection) -> Result<InventoryStats> {
     Ok(InventoryStats { computers, installs, software, versions, rejected })
 }
 
+/// How many machines have this exact version of a product (any publisher).
+pub async fn software_installs_of_version(c: &mut AnyConnection, name: &str, version: &str) -> Result<i64> {
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM software_installs i JOIN software_versions v ON v.id = i.version_id \
+         JOIN software s ON s.id = v.software_id WHERE s.name = $1 AND v.version = $2",
+    )
+    .bind(name)
+    .bind(version)
+    .fetch_one(c)
+    .await?;
+    Ok(n)
+}
+
 /// What an agent reported about one machine, for its page and the API.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ComputerInventory {
@@ -967,7 +1069,7 @@ pub struct ComputerInventory {
     pub software: Vec<InstalledSoftware>,
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct NetworkRow {
     pub description: Option<String>,
     pub mac: Option<String>,
@@ -1232,4 +1334,3 @@ pub async fn software_detail(
 pub fn is_machine(asset: &Asset) -> bool {
     matches!(asset.kind, AssetKind::Computer | AssetKind::Server)
 }
-

@@ -300,7 +300,10 @@ mod tests {
 
     #[test]
     fn rules_parse() {
-        assert_eq!(parse_match_rules("uuid, serial,mac").unwrap(), vec![MatchRule::Uuid, MatchRule::Serial, MatchRule::Mac]);
+        assert_eq!(
+            parse_match_rules("uuid, serial,mac").unwrap(),
+            vec![MatchRule::Uuid, MatchRule::Serial, MatchRule::Mac]
+        );
         assert!(parse_match_rules("uuid,uuid").is_err());
         assert!(parse_match_rules("foo").is_err());
         assert_eq!(clip("  abcdef ", 3), "abc");

@@ -1,8 +1,10 @@
 //! Parc's integration tests, one binary: real sockets on 127.0.0.1:0, the real `parc` binary,
 //! both database backends, the permission matrix, and a headless Chromium session.
 
+mod agents;
 mod app;
 mod browser;
 mod http;
+mod inventory_pages;
 mod permissions;
 mod quickstart;
