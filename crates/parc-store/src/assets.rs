@@ -742,21 +742,33 @@ pub async fn link(c: &mut AnyConnection, actor: &Actor, from: &Asset, to: &Asset
         audit::record(c, actor, ObjectType::Asset, from.id.0, Some(from.entity_id), AuditAction::Unlink, &ch).await?;
         audit::record(c, actor, ObjectType::Asset, old_to, None, AuditAction::Unlink, &ch).await?;
     }
+    let lid = insert_link(c, actor, kind, (from.id, from.entity_id), (to.id, to.entity_id)).await?;
+    links_of(c, from.id).await?.into_iter().find(|l| l.id == lid).ok_or(StoreError::NotFound)
+}
+
+/// Inserts a link `from` has none of yet (kinds already checked) and audits both ends.
+pub(crate) async fn insert_link(
+    c: &mut AnyConnection,
+    actor: &Actor,
+    kind: LinkKind,
+    from: (AssetId, EntityId),
+    to: (AssetId, EntityId),
+) -> Result<i64> {
     let (lid,): (i64,) = sqlx::query_as(
         "INSERT INTO asset_links (kind, from_asset_id, to_asset_id, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
     )
     .bind(kind.as_str())
-    .bind(from.id.0)
-    .bind(to.id.0)
+    .bind(from.0 .0)
+    .bind(to.0 .0)
     .bind(now())
     .fetch_one(&mut *c)
     .await
     .map_err(|e| StoreError::from_write(e, "link"))?;
-    let ch_from = [FieldChange { field: kind.as_str().into(), old: None, new: Some(format!("#{}", to.id)) }];
-    let ch_to = [FieldChange { field: kind.as_str().into(), old: None, new: Some(format!("#{}", from.id)) }];
-    audit::record(c, actor, ObjectType::Asset, from.id.0, Some(from.entity_id), AuditAction::Link, &ch_from).await?;
-    audit::record(c, actor, ObjectType::Asset, to.id.0, Some(to.entity_id), AuditAction::Link, &ch_to).await?;
-    links_of(c, from.id).await?.into_iter().find(|l| l.id == lid).ok_or(StoreError::NotFound)
+    let ch_from = [FieldChange { field: kind.as_str().into(), old: None, new: Some(format!("#{}", to.0)) }];
+    let ch_to = [FieldChange { field: kind.as_str().into(), old: None, new: Some(format!("#{}", from.0)) }];
+    audit::record(c, actor, ObjectType::Asset, from.0 .0, Some(from.1), AuditAction::Link, &ch_from).await?;
+    audit::record(c, actor, ObjectType::Asset, to.0 .0, Some(to.1), AuditAction::Link, &ch_to).await?;
+    Ok(lid)
 }
 
 pub async fn unlink(c: &mut AnyConnection, actor: &Actor, link: &AssetLink) -> Result<()> {

@@ -151,7 +151,7 @@ impl Store {
                         conn.execute(
                             "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
                              PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY; \
-                             PRAGMA cache_size = -8000",
+                             PRAGMA cache_size = -32000; PRAGMA wal_autocheckpoint = 8000",
                         )
                         .await?;
                         Ok(())

@@ -2,6 +2,9 @@
 -- catalogue, the import log and the entity assignment rules. Matching and entity settings
 -- live in `settings` under keys starting with "inventory.".
 
+-- Matching by name within an entity, without case.
+CREATE INDEX assets_entity_lower_name ON assets (entity_id, lower(name));
+
 -- One row per asset fed by an agent; hand-kept fields stay on `assets`.
 CREATE TABLE inventory_computers (
     asset_id BIGINT PRIMARY KEY REFERENCES assets(id) ON DELETE CASCADE,
@@ -68,7 +71,8 @@ CREATE TABLE software_installs (
     install_date TEXT,
     PRIMARY KEY (asset_id, version_id)
 );
-CREATE INDEX software_installs_version ON software_installs (version_id, asset_id);
+-- No index on version_id: each inventory would scatter its ~200 rows over ~200 pages of it, the
+-- cost that dominates a first inventory; the catalogue pages scan installations instead.
 
 -- Every request an agent made that carried an inventory, accepted or not.
 CREATE TABLE inventory_imports (

@@ -323,6 +323,7 @@ async fn target_entity(
 const MACHINE_KINDS: &str = "('computer', 'server')";
 
 /// The first candidate of the first rule that finds one not contradicted by a stronger identifier.
+/// Every rule's candidates come back from one statement (a UNION ALL tagged with the rule's rank).
 async fn find_match(
     c: &mut AnyConnection,
     settings: &InventorySettings,
@@ -330,77 +331,80 @@ async fn find_match(
     entity: EntityId,
 ) -> Result<Option<(AssetId, MatchRule)>> {
     let me = identity_of(inv);
-    // Each candidate comes with what identifies it, to refuse a contradicted match.
-    const WITH_IDENTITY: &str = "SELECT a.id, a.serial, ic.uuid FROM assets a \
-         LEFT JOIN inventory_computers ic ON ic.asset_id = a.id WHERE ";
-    for rule in &settings.match_rules {
-        let candidates: Vec<(i64, Option<String>, Option<String>)> = match rule {
-            MatchRule::Uuid => match &me.uuid {
-                Some(u) => sqlx::query_as(&format!(
-                    "{WITH_IDENTITY} a.id IN (SELECT asset_id FROM inventory_computers WHERE uuid = $1) ORDER BY a.id"
-                ))
-                .bind(u)
-                .fetch_all(&mut *c)
-                .await?,
-                None => continue,
-            },
-            MatchRule::Serial => match &me.serial {
-                Some(s) => {
-                    sqlx::query_as(&format!(
-                        "{WITH_IDENTITY} a.serial = $1 AND a.kind IN {MACHINE_KINDS} ORDER BY a.id"
-                    ))
-                    .bind(s)
-                    .fetch_all(&mut *c)
-                    .await?
-                }
-                None => continue,
-            },
-            MatchRule::Mac => {
-                let mut all = Vec::new();
-                for mac in inv.physical_macs() {
-                    let found: Vec<(i64, Option<String>, Option<String>)> = sqlx::query_as(&format!(
-                        "{WITH_IDENTITY} a.kind IN {MACHINE_KINDS} AND (a.mac = $1 OR a.id IN \
-                         (SELECT asset_id FROM inventory_networks WHERE mac = $1 AND is_virtual = 0)) ORDER BY a.id"
-                    ))
-                    .bind(&mac)
-                    .fetch_all(&mut *c)
-                    .await?;
-                    all.extend(found);
-                }
-                all
-            }
-            MatchRule::Name => match inv.name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
-                Some(n) => {
-                    sqlx::query_as(&format!(
-                        "{WITH_IDENTITY} a.entity_id = $1 AND lower(a.name) = $2 AND a.kind IN {MACHINE_KINDS} \
-                         ORDER BY a.id"
-                    ))
-                    .bind(entity.0)
-                    .bind(n.to_lowercase())
-                    .fetch_all(&mut *c)
-                    .await?
-                }
-                None => continue,
-            },
-            MatchRule::DeviceId => {
-                sqlx::query_as(&format!(
-                    "{WITH_IDENTITY} a.id IN (SELECT asset_id FROM inventory_computers WHERE device_id = $1) \
-                     ORDER BY a.id"
-                ))
-                .bind(&inv.device_id)
-                .fetch_all(&mut *c)
-                .await?
-            }
+    let macs = inv.physical_macs();
+    let name = inv.name.as_deref().map(str::trim).filter(|n| !n.is_empty()).map(str::to_lowercase);
+    let mut sql = Sql::default();
+    for (rank, rule) in settings.match_rules.iter().enumerate() {
+        let mut part = Sql::new("");
+        let cond = |part: &mut Sql| {
+            part.push(&format!("SELECT {rank} AS r, a.id, a.serial, ic.uuid FROM assets a "));
+            part.push("LEFT JOIN inventory_computers ic ON ic.asset_id = a.id WHERE ");
         };
-        for (id, serial, uuid) in candidates {
-            let known =
-                Identity { uuid: uuid.filter(|u| !is_junk_uuid(u)), serial: serial.filter(|s| !is_junk_serial(s)) };
-            if !contradicts(&me, &known) {
-                return Ok(Some((AssetId(id), *rule)));
+        match rule {
+            MatchRule::Uuid => {
+                let Some(u) = &me.uuid else { continue };
+                cond(&mut part);
+                part.push("a.id IN (SELECT asset_id FROM inventory_computers WHERE uuid = ").bind_text(u.clone());
+                part.push(")");
             }
+            MatchRule::Serial => {
+                let Some(serial) = &me.serial else { continue };
+                cond(&mut part);
+                part.push("a.serial = ").bind_text(serial.clone());
+                part.push(&format!(" AND a.kind IN {MACHINE_KINDS}"));
+            }
+            MatchRule::Mac => {
+                if macs.is_empty() {
+                    continue;
+                }
+                cond(&mut part);
+                part.push(&format!("a.kind IN {MACHINE_KINDS} AND a.id IN (SELECT id FROM assets WHERE mac IN ("));
+                push_texts(&mut part, &macs);
+                part.push(") UNION SELECT asset_id FROM inventory_networks WHERE is_virtual = 0 AND mac IN (");
+                push_texts(&mut part, &macs);
+                part.push("))");
+            }
+            MatchRule::Name => {
+                let Some(n) = &name else { continue };
+                cond(&mut part);
+                part.push("a.entity_id = ").bind_int(entity.0);
+                part.push(" AND lower(a.name) = ").bind_text(n.clone());
+                part.push(&format!(" AND a.kind IN {MACHINE_KINDS}"));
+            }
+            MatchRule::DeviceId => {
+                cond(&mut part);
+                part.push("a.id IN (SELECT asset_id FROM inventory_computers WHERE device_id = ")
+                    .bind_text(clip(&inv.device_id, 200));
+                part.push(")");
+            }
+        }
+        if !sql.text.is_empty() {
+            sql.push(" UNION ALL ");
+        }
+        sql.append(&part);
+    }
+    if sql.text.is_empty() {
+        return Ok(None);
+    }
+    sql.push(" ORDER BY 1, 2");
+    let rows: Vec<(i64, i64, Option<String>, Option<String>)> = sql.query_as().fetch_all(&mut *c).await?;
+    for (rank, id, serial, uuid) in rows {
+        let known = Identity { uuid: uuid.filter(|u| !is_junk_uuid(u)), serial: serial.filter(|s| !is_junk_serial(s)) };
+        if !contradicts(&me, &known) {
+            let rule = usize::try_from(rank).ok().and_then(|r| settings.match_rules.get(r)).copied();
+            return Ok(rule.map(|r| (AssetId(id), r)));
         }
     }
     Ok(None)
+}
+
+fn push_texts(sql: &mut Sql, values: &[String]) {
+    for (i, v) in values.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.bind_text(v.clone());
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -472,7 +476,8 @@ pub async fn import(
     let mac = inv.physical_macs().into_iter().next();
     let t = now();
 
-    let (host, created, mut changes) = match matched {
+    // `host` is the machine as it stands after this import (the template of its monitors).
+    let (asset_id, host, created, mut changes) = match matched {
         Some((id, _)) => {
             let old = assets::get(c, id).await?.ok_or(StoreError::NotFound)?;
             let mut d = old.to_draft();
@@ -484,8 +489,7 @@ pub async fn import(
             d.mac = mac.or(d.mac);
             d.puk = None;
             let changes = assets::update_row(c, cipher, &old, &d).await?;
-            let host = if changes.is_empty() { old } else { assets::get(c, id).await?.ok_or(StoreError::NotFound)? };
-            (host, false, changes)
+            (id, d, false, changes)
         }
         None => {
             let server = inv.os_name.as_deref().is_some_and(|o| o.to_lowercase().contains("server"));
@@ -513,12 +517,12 @@ pub async fn import(
                 mac,
             };
             let id = assets::create(c, &actor, cipher, &d).await?;
-            (assets::get(c, id).await?.ok_or(StoreError::NotFound)?, true, Vec::new())
+            (id, d, true, Vec::new())
         }
     };
-    let asset_id = host.id;
 
-    let old = computer_row(c, asset_id).await?;
+    // A machine created just now has no inventory yet; one matched may have been entered by hand.
+    let old = if created { None } else { computer_row(c, asset_id).await? };
     let hash = content_hash(inv);
     let unchanged = old.as_ref().is_some_and(|o| o.content_hash == hash && o.device_id == inv.device_id);
     let details = Details {
@@ -604,12 +608,12 @@ pub async fn import(
 
     if !unchanged {
         if !inv.partial || !inv.networks.is_empty() {
-            store_networks(c, asset_id, inv, old.is_some(), &mut changes).await?;
+            store_networks(c, asset_id, inv, !created, old.is_some(), &mut changes).await?;
         }
         // Monitors are only reconciled when the agent's list changed: a technician who unplugs one
         // in Parc is not contradicted by every following inventory.
         if old.is_none() || old_details.monitors != details.monitors {
-            store_monitors(c, &actor, cipher, &host, inv).await?;
+            store_monitors(c, &actor, cipher, asset_id, &host, inv).await?;
         }
     }
     let entity_now = (host.entity_id.0,);
@@ -676,16 +680,21 @@ async fn store_networks(
     c: &mut AnyConnection,
     asset: AssetId,
     inv: &Inventory,
+    may_have_rows: bool,
     had_inventory: bool,
     changes: &mut Vec<FieldChange>,
 ) -> Result<()> {
-    let old: Vec<NetworkRow> = sqlx::query_as(
-        "SELECT description, mac, ips, mask, subnet, vlan, is_virtual FROM inventory_networks \
+    let old: Vec<NetworkRow> = if !may_have_rows {
+        Vec::new()
+    } else {
+        sqlx::query_as(
+            "SELECT description, mac, ips, mask, subnet, vlan, is_virtual FROM inventory_networks \
          WHERE asset_id = $1 ORDER BY id",
-    )
-    .bind(asset.0)
-    .fetch_all(&mut *c)
-    .await?;
+        )
+        .bind(asset.0)
+        .fetch_all(&mut *c)
+        .await?
+    };
     if had_inventory {
         let old_ips: BTreeSet<String> = old
             .iter()
@@ -712,7 +721,9 @@ async fn store_networks(
     if old == rows {
         return Ok(());
     }
-    sqlx::query("DELETE FROM inventory_networks WHERE asset_id = $1").bind(asset.0).execute(&mut *c).await?;
+    if !old.is_empty() {
+        sqlx::query("DELETE FROM inventory_networks WHERE asset_id = $1").bind(asset.0).execute(&mut *c).await?;
+    }
     for chunk in rows.chunks(100) {
         let mut sql = Sql::new(
             "INSERT INTO inventory_networks (asset_id, description, mac, ips, mask, subnet, vlan, is_virtual) VALUES ",
@@ -907,20 +918,29 @@ async fn store_monitors(
     c: &mut AnyConnection,
     actor: &Actor,
     cipher: &Cipher,
-    host: &Asset,
+    computer: AssetId,
+    host: &AssetDraft,
     inv: &Inventory,
 ) -> Result<()> {
-    let computer = host.id;
     for m in &inv.monitors {
         let Some(serial) = m.serial.as_deref().map(str::trim).filter(|s| !is_junk_serial(s)) else { continue };
         let serial = clip(serial, 100);
-        let found: Option<(i64,)> =
-            sqlx::query_as("SELECT id FROM assets WHERE kind = 'monitor' AND serial = $1 ORDER BY id LIMIT 1")
-                .bind(&serial)
-                .fetch_optional(&mut *c)
-                .await?;
-        let monitor = match found {
-            Some((id,)) => assets::get(c, AssetId(id)).await?.ok_or(StoreError::NotFound)?,
+        let found: Option<(i64, Option<i64>)> = sqlx::query_as(
+            "SELECT a.id, l.to_asset_id FROM assets a \
+             LEFT JOIN asset_links l ON l.from_asset_id = a.id AND l.kind = 'monitor_on' \
+             WHERE a.kind = 'monitor' AND a.serial = $1 ORDER BY a.id LIMIT 1",
+        )
+        .bind(&serial)
+        .fetch_optional(&mut *c)
+        .await?;
+        match found {
+            Some((_, Some(to))) if to == computer.0 => {}
+            Some((id, _)) => {
+                // Plugged elsewhere before, or unlinked: move it here (the previous link is audited).
+                let monitor = assets::get(c, AssetId(id)).await?.ok_or(StoreError::NotFound)?;
+                let host = assets::get(c, computer).await?.ok_or(StoreError::NotFound)?;
+                assets::link(c, actor, &monitor, &host).await?;
+            }
             None => {
                 let manufacturer = clip_opt(m.manufacturer.as_deref(), 100);
                 let model = clip_opt(m.model.as_deref(), 100);
@@ -928,17 +948,15 @@ async fn store_monitors(
                     [manufacturer.as_deref(), model.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");
                 let d = AssetDraft {
                     kind: AssetKind::Monitor,
+                    entity_id: host.entity_id,
                     name: if name.is_empty() { format!("Monitor {serial}") } else { clip(&name, 200) },
+                    asset_tag: None,
                     serial: Some(serial.clone()),
                     manufacturer,
                     model,
                     status: AssetStatus::InUse,
-                    ip: None,
-                    mac: None,
-                    ..host.to_draft()
-                };
-                let d = AssetDraft {
-                    asset_tag: None,
+                    location_id: host.location_id,
+                    assigned_user_id: host.assigned_user_id,
                     purchase_date: None,
                     warranty_end: None,
                     supplier: None,
@@ -948,19 +966,13 @@ async fn store_monitors(
                     puk: None,
                     line_number: None,
                     line_type: None,
-                    ..d
+                    ip: None,
+                    mac: None,
                 };
                 let id = assets::create(c, actor, cipher, &d).await?;
-                assets::get(c, id).await?.ok_or(StoreError::NotFound)?
+                let kind = parc_core::assets::LinkKind::MonitorOn;
+                assets::insert_link(c, actor, kind, (id, host.entity_id), (computer, host.entity_id)).await?;
             }
-        };
-        let linked: Option<(i64,)> =
-            sqlx::query_as("SELECT to_asset_id FROM asset_links WHERE from_asset_id = $1 AND kind = 'monitor_on'")
-                .bind(monitor.id.0)
-                .fetch_optional(&mut *c)
-                .await?;
-        if linked.map(|(t,)| t) != Some(computer.0) {
-            assets::link(c, actor, &monitor, host).await?;
         }
     }
     Ok(())
