@@ -443,8 +443,11 @@ async fn computer_row(c: &mut AnyConnection, asset: AssetId) -> Result<Option<Co
         .await?)
 }
 
+/// "Debian GNU/Linux 12", "Microsoft Windows 11 Pro 10.0.22631": the version only when the
+/// name does not already carry it.
 fn os_label(name: Option<&str>, version: Option<&str>) -> Option<String> {
     match (name, version) {
+        (Some(n), Some(v)) if n.contains(v) => Some(n.to_owned()),
         (Some(n), Some(v)) => Some(format!("{n} {v}")),
         (Some(n), None) => Some(n.to_owned()),
         (None, Some(v)) => Some(v.to_owned()),
@@ -473,7 +476,12 @@ pub async fn import(
     let manufacturer = clip_opt(inv.manufacturer.as_deref(), 100);
     let model = clip_opt(inv.model.as_deref(), 100);
     let ip = inv.primary_ip().map(str::to_owned);
-    let mac = inv.physical_macs().into_iter().next();
+    // The MAC of the card that carries the main address, else of the first physical card.
+    let mac = ip
+        .as_deref()
+        .and_then(|ip| inv.networks.iter().find(|n| !n.r#virtual && n.ips.iter().any(|i| i == ip)))
+        .and_then(|n| n.mac.clone())
+        .or_else(|| inv.physical_macs().into_iter().next());
     let t = now();
 
     // `host` is the machine as it stands after this import (the template of its monitors).
@@ -1100,6 +1108,13 @@ pub struct InstalledSoftware {
     pub publisher: String,
     pub version: String,
     pub install_date: Option<String>,
+}
+
+impl ComputerInventory {
+    /// The operating system as one label.
+    pub fn os(&self) -> Option<String> {
+        os_label(self.os_name.as_deref(), self.os_version.as_deref())
+    }
 }
 
 /// The machine's inventory, if an agent ever reported it.
