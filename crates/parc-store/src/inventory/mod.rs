@@ -207,10 +207,29 @@ pub async fn delete_entity_rule(c: &mut AnyConnection, actor: &Actor, id: i64) -
 pub struct ImportConfig {
     pub settings: InventorySettings,
     pub entity_rules: Vec<EntityRule>,
+    /// Where a machine no rule places goes: the configured default if it exists, else the root.
+    pub default_entity: Option<EntityId>,
 }
 
 pub async fn import_config(c: &mut AnyConnection) -> Result<ImportConfig> {
-    Ok(ImportConfig { settings: settings(&mut *c).await?, entity_rules: entity_rules(c).await? })
+    let settings = settings(&mut *c).await?;
+    let entity_rules = entity_rules(&mut *c).await?;
+    let default_entity = default_entity(c, &settings).await?;
+    Ok(ImportConfig { settings, entity_rules, default_entity })
+}
+
+async fn default_entity(c: &mut AnyConnection, settings: &InventorySettings) -> Result<Option<EntityId>> {
+    if let Some(e) = settings.default_entity_id {
+        let found: Option<(i64,)> =
+            sqlx::query_as("SELECT id FROM entities WHERE id = $1").bind(e).fetch_optional(&mut *c).await?;
+        if let Some((id,)) = found {
+            return Ok(Some(EntityId(id)));
+        }
+    }
+    let root: Option<(i64,)> = sqlx::query_as("SELECT id FROM entities WHERE parent_id IS NULL ORDER BY id LIMIT 1")
+        .fetch_optional(&mut *c)
+        .await?;
+    Ok(root.map(|(id,)| EntityId(id)))
 }
 
 /// Where a request came from, as the web layer saw it.
@@ -301,23 +320,19 @@ async fn target_entity(
     inv: &Inventory,
     src: &ImportSource,
 ) -> Result<(EntityId, Option<i64>)> {
-    let settings = &config.settings;
     for r in &config.entity_rules {
         if rules::entity_rule_matches(r.kind, &r.pattern, inv, src.source_ip.as_deref()) {
             return Ok((EntityId(r.entity_id), Some(r.id)));
         }
     }
-    if let Some(e) = settings.default_entity_id {
-        let found: Option<(i64,)> =
-            sqlx::query_as("SELECT id FROM entities WHERE id = $1").bind(e).fetch_optional(&mut *c).await?;
-        if let Some((id,)) = found {
-            return Ok((EntityId(id), None));
+    match config.default_entity {
+        Some(e) => Ok((e, None)),
+        None => {
+            let e = default_entity(c, &config.settings).await?;
+            let e = e.ok_or_else(|| StoreError::Config("no entity to place a new machine in".into()))?;
+            Ok((e, None))
         }
     }
-    let (root,): (i64,) = sqlx::query_as("SELECT id FROM entities WHERE parent_id IS NULL ORDER BY id LIMIT 1")
-        .fetch_one(&mut *c)
-        .await?;
-    Ok((EntityId(root), None))
 }
 
 const MACHINE_KINDS: &str = "('computer', 'server')";
