@@ -1,7 +1,7 @@
 //! Asset pages: dashboard, list with filters, global search, asset page (fields, links,
 //! history, PUK reveal), create/edit/delete, and the public "report a problem" page `/r/<token>`.
 
-use super::{render, render_status, see_other, Page};
+use super::{render, render_status, see_other, Page, Pager};
 use crate::auth::{anonymous_lang, Ctx};
 use crate::error::{AppError, AppResult};
 use crate::forms::{opt_id, CsrfForm, CsrfOnly, OkQuery};
@@ -140,8 +140,7 @@ async fn dashboard(ctx: Ctx) -> AppResult<Response> {
 struct ListPage {
     page: Page,
     result: ResultPage<Asset>,
-    prev_link: Option<String>,
-    next_link: Option<String>,
+    pager: Pager,
     query: String,
     text: String,
     kind: String,
@@ -159,7 +158,6 @@ struct ListPage {
     kinds: Vec<AssetKind>,
     statuses: Vec<AssetStatus>,
     count_text: String,
-    page_text: String,
 }
 
 fn eq_value(q: &parc_core::query::AssetQuery, f: AssetField) -> String {
@@ -171,7 +169,6 @@ async fn list(ctx: Ctx, RawQuery(raw): RawQuery) -> AppResult<Response> {
     let mut c = ctx.state.store.read().await?;
     let scope = ctx.scope(Object::Asset, Action::Read);
     let result = assets::list(&mut c, ctx.state.store.backend(), &scope, ctx.user.id, &q).await?;
-    let pages = ((result.total as u64).div_ceil(u64::from(result.per_page))).max(1) as u32;
     let entity_ids = ctx.entity_ids(Object::Entity, Action::Read);
     let entities = entities::list_all(&mut c).await?.into_iter().filter(|e| entity_ids.contains(&e.id.0)).collect();
     let extra = q.filters.iter().find(|f| {
@@ -180,11 +177,10 @@ async fn list(ctx: Ctx, RawQuery(raw): RawQuery) -> AppResult<Response> {
     let page = Page::new(&ctx, "assets.title").await;
     let query = raw.clone().unwrap_or_default();
     let count_text = page.tf("common.results", &[("count", &result.total.to_string())]);
-    let page_text = page.tf("common.page_of", &[("page", &result.page.to_string()), ("pages", &pages.to_string())]);
+    let pager = Pager::new(&page, &result, |p| format!("/assets?{}", with_page(raw.as_deref(), p)));
     Ok(render(&ListPage {
         page,
-        prev_link: (result.page > 1).then(|| format!("/assets?{}", with_page(raw.as_deref(), result.page - 1))),
-        next_link: (result.page < pages).then(|| format!("/assets?{}", with_page(raw.as_deref(), result.page + 1))),
+        pager,
         query,
         text: q.text.clone().unwrap_or_default(),
         kind: eq_value(&q, AssetField::Kind),
@@ -202,7 +198,6 @@ async fn list(ctx: Ctx, RawQuery(raw): RawQuery) -> AppResult<Response> {
         kinds: AssetKind::ALL.to_vec(),
         statuses: AssetStatus::ALL.to_vec(),
         count_text,
-        page_text,
         result,
     }))
 }
@@ -269,13 +264,7 @@ struct ShowPage {
 }
 
 fn public_url(state_url: &str, headers: &HeaderMap, token: &str) -> String {
-    let base = if state_url.is_empty() {
-        let host = headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
-        format!("http://{host}")
-    } else {
-        state_url.trim_end_matches('/').to_owned()
-    };
-    format!("{base}/r/{token}")
+    format!("{}/r/{token}", super::base_url(state_url, headers))
 }
 
 async fn show_page(

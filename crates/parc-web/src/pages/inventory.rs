@@ -8,7 +8,7 @@
 
 use super::admin::{require_settings_update, search_text};
 use super::assets::visible_asset;
-use super::{render_status, see_other, Page};
+use super::{render_status, see_other, Page, Pager};
 use crate::api::{ApiPath, ApiQuery};
 use crate::auth::Ctx;
 use crate::error::{AppError, AppResult};
@@ -17,7 +17,7 @@ use crate::i18n::Lang;
 use crate::AppState;
 use askama::Template;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
@@ -171,15 +171,6 @@ fn size(lang: Lang, mb: u64) -> String {
     format!("{n}\u{a0}{unit}")
 }
 
-fn base_url(public_url: &str, headers: &HeaderMap) -> String {
-    if public_url.is_empty() {
-        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
-        format!("http://{host}")
-    } else {
-        public_url.trim_end_matches('/').to_owned()
-    }
-}
-
 // ---- the overview ----
 
 /// The addresses each agent is configured with.
@@ -252,9 +243,7 @@ struct OverviewPage {
     stale_only: bool,
     stale_text: String,
     count_text: String,
-    page_text: String,
-    prev_link: Option<String>,
-    next_link: Option<String>,
+    pager: Pager,
     accepted: Vec<ImportView>,
     rejected: Vec<ImportRow>,
     admin: bool,
@@ -324,7 +313,7 @@ async fn overview_page(
     let rejected = if whole { inventory::imports(&mut c, true, &[], IMPORTS_SHOWN).await? } else { Vec::new() };
     drop(c);
 
-    let base = base_url(&ctx.state.settings().await.public_url, headers);
+    let base = super::base_url(&ctx.state.settings().await.public_url, headers);
     let urls = AgentUrls {
         ocs: format!("{base}/ocsinventory"),
         fusion: format!("{base}/plugins/fusioninventory/"),
@@ -337,12 +326,10 @@ async fn overview_page(
     if has_errors {
         page.flash = Some(ctx.tr("common.form_errors").to_owned());
     }
-    let pages = ((found.total as u64).div_ceil(u64::from(found.per_page))).max(1) as u32;
     let stale_param = if stale_only { "stale=1&" } else { "" };
-    let link = |p: u32| format!("{PAGE_PATH}?{stale_param}page={p}#agents");
+    let pager = Pager::new(&page, &found, |p| format!("{PAGE_PATH}?{stale_param}page={p}#agents"));
     let stale_text = page.tf("inventory.stale_filter", &[("days", &settings.stale_days.to_string())]);
     let count_text = page.tf("common.results", &[("count", &found.total.to_string())]);
-    let page_text = page.tf("common.page_of", &[("page", &found.page.to_string()), ("pages", &pages.to_string())]);
     let agents = found
         .items
         .into_iter()
@@ -366,9 +353,7 @@ async fn overview_page(
             stale_only,
             stale_text,
             count_text,
-            page_text,
-            prev_link: (found.page > 1).then(|| link(found.page - 1)),
-            next_link: (found.page < pages).then(|| link(found.page + 1)),
+            pager,
             accepted,
             rejected,
             admin,
@@ -540,9 +525,7 @@ struct SoftwareListPage {
     q: String,
     result: ResultPage<SoftwareSummary>,
     count_text: String,
-    page_text: String,
-    prev_link: Option<String>,
-    next_link: Option<String>,
+    pager: Pager,
 }
 
 #[derive(Deserialize)]
@@ -558,23 +541,10 @@ async fn software_list(ctx: Ctx, ApiQuery(sq): ApiQuery<SoftwareQuery>) -> AppRe
     let page_no = sq.page.unwrap_or(1).max(1);
     let result = inventory::software_page(&mut c, &scope, ctx.user.id, Some(&q), page_no, SOFTWARE_PER_PAGE).await?;
     drop(c);
-    let pages = ((result.total as u64).div_ceil(u64::from(result.per_page))).max(1) as u32;
-    let link = |p: u32| format!("/software?q={}&page={p}", urlencoding::encode(&q));
     let page = Page::new(&ctx, "inventory.software_title").await;
+    let pager = Pager::new(&page, &result, |p| format!("/software?q={}&page={p}", urlencoding::encode(&q)));
     let count_text = page.tf("common.results", &[("count", &result.total.to_string())]);
-    let page_text = page.tf("common.page_of", &[("page", &result.page.to_string()), ("pages", &pages.to_string())]);
-    Ok(render_status(
-        StatusCode::OK,
-        &SoftwareListPage {
-            page,
-            prev_link: (result.page > 1).then(|| link(result.page - 1)),
-            next_link: (result.page < pages).then(|| link(result.page + 1)),
-            q,
-            result,
-            count_text,
-            page_text,
-        },
-    ))
+    Ok(render_status(StatusCode::OK, &SoftwareListPage { page, pager, q, result, count_text }))
 }
 
 #[derive(Template)]

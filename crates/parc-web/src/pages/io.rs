@@ -929,16 +929,6 @@ async fn preview(ctx: &Ctx, table: &Table, out: &Outcome) -> AppResult<Preview> 
 
 // ---- labels ----
 
-/// `public_url` of the settings, or this server as the request names it.
-fn base_url(public_url: &str, headers: &HeaderMap) -> String {
-    if public_url.is_empty() {
-        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
-        format!("http://{host}")
-    } else {
-        public_url.trim_end_matches('/').to_owned()
-    }
-}
-
 /// The selected assets' labels as a PDF.
 pub async fn labels_pdf(ctx: &Ctx, headers: &HeaderMap, raw: Option<&str>) -> AppResult<Response> {
     let sel = Selection::parse(raw)?;
@@ -950,7 +940,7 @@ pub async fn labels_pdf(ctx: &Ctx, headers: &HeaderMap, raw: Option<&str>) -> Ap
         return Err(AppError::BadRequest("no asset matches the selection".into()));
     }
     let settings = ctx.state.settings().await;
-    let base = base_url(&settings.public_url, headers);
+    let base = super::base_url(&settings.public_url, headers);
     let hotline = if settings.hotline_number.is_empty() {
         String::new()
     } else {

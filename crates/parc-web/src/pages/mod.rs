@@ -144,6 +144,36 @@ impl Page {
 }
 
 /// Renders a template into a response (a template error is an internal error).
+/// `public_url` of the settings, or this server as the request names it (no trailing slash):
+/// the base of QR label links and of the URLs given to inventory agents.
+pub(crate) fn base_url(public_url: &str, headers: &axum::http::HeaderMap) -> String {
+    if public_url.is_empty() {
+        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+        format!("http://{host}")
+    } else {
+        public_url.trim_end_matches('/').to_owned()
+    }
+}
+
+/// The "previous / page N of M / next" bar under a paged list (`templates/pager.html`).
+pub struct Pager {
+    pub text: String,
+    pub prev: Option<String>,
+    pub next: Option<String>,
+}
+
+impl Pager {
+    /// `link(n)` is the URL of page `n`.
+    pub fn new<T>(page: &Page, result: &parc_store::assets::Page<T>, link: impl Fn(u32) -> String) -> Pager {
+        let pages = ((result.total.max(0) as u64).div_ceil(u64::from(result.per_page.max(1)))).max(1) as u32;
+        Pager {
+            text: page.tf("common.page_of", &[("page", &result.page.to_string()), ("pages", &pages.to_string())]),
+            prev: (result.page > 1).then(|| link(result.page - 1)),
+            next: (result.page < pages).then(|| link(result.page + 1)),
+        }
+    }
+}
+
 pub fn render<T: Template>(t: &T) -> Response {
     match t.render() {
         Ok(html) => Html(html).into_response(),
