@@ -3,7 +3,7 @@
 
 use sqlx::any::AnyArguments;
 use sqlx::query::QueryAs;
-use sqlx::{Any, FromRow};
+use sqlx::{Any, Arguments, FromRow};
 
 #[derive(Debug, Clone)]
 pub(crate) enum Bind {
@@ -97,29 +97,26 @@ impl Sql {
     where
         T: for<'r> FromRow<'r, sqlx::any::AnyRow>,
     {
-        let mut q = sqlx::query_as::<_, T>(&self.text);
-        for b in &self.binds {
-            q = match b {
-                Bind::Int(i) => q.bind(*i),
-                Bind::Text(t) => q.bind(t.as_str()),
-                Bind::OptText(t) => q.bind(t.as_deref()),
-                Bind::OptInt(i) => q.bind(*i),
-            };
-        }
-        q
+        sqlx::query_as_with(&self.text, self.arguments())
     }
 
     /// Runs a statement that returns no rows.
     pub async fn execute(&self, c: &mut sqlx::AnyConnection) -> Result<u64, sqlx::Error> {
-        let mut q = sqlx::query(&self.text);
+        Ok(sqlx::query_with(&self.text, self.arguments()).execute(c).await?.rows_affected())
+    }
+
+    fn arguments(&self) -> AnyArguments<'_> {
+        let mut args = AnyArguments::default();
         for b in &self.binds {
-            q = match b {
-                Bind::Int(i) => q.bind(*i),
-                Bind::Text(t) => q.bind(t.as_str()),
-                Bind::OptText(t) => q.bind(t.as_deref()),
-                Bind::OptInt(i) => q.bind(*i),
+            let added = match b {
+                Bind::Int(i) => args.add(*i),
+                Bind::Text(t) => args.add(t.as_str()),
+                Bind::OptText(t) => args.add(t.as_deref()),
+                Bind::OptInt(i) => args.add(*i),
             };
+            // Integers, text and NULL always encode into the Any driver's values.
+            added.expect("an integer or a text always encodes");
         }
-        Ok(q.execute(c).await?.rows_affected())
+        args
     }
 }

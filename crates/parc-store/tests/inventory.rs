@@ -2,33 +2,18 @@
 //! the software catalogue — on SQLite and (when reachable) PostgreSQL — plus property tests of
 //! matching over generated fleets.
 
+mod common;
+
+use common::{actor, entity};
 use parc_core::assets::AssetKind;
 use parc_core::audit::ObjectType;
 use parc_core::permissions::Scope;
 use parc_core::{AssetId, EntityId, UserId};
 use parc_inventory::{Disk, Inventory, Monitor, NetworkCard, Software};
-use parc_store::entities::{self, EntityInput};
 use parc_store::inventory::{self, EntityRuleKind, ImportSource, InventorySettings, MatchRule};
 use parc_store::testing::TestDb;
-use parc_store::{assets, audit, Actor, Store};
+use parc_store::{assets, audit, Store};
 use proptest::prelude::*;
-
-fn actor() -> Actor {
-    Actor::system("test")
-}
-
-async fn entity(store: &Store, name: &str, parent: Option<EntityId>) -> EntityId {
-    let mut tx = store.write().await.unwrap();
-    let e = entities::create(
-        &mut tx,
-        &actor(),
-        &EntityInput { name: Some(name.into()), parent_id: parent.map(|p| p.0), comment: None },
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-    e.id
-}
 
 fn software(n: usize) -> Vec<Software> {
     (0..n)

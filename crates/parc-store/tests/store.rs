@@ -1,5 +1,8 @@
 //! The store's story suite, run against SQLite and (when reachable) PostgreSQL.
 
+mod common;
+
+use common::{actor, entity};
 use parc_core::assets::{AssetInput, AssetKind};
 use parc_core::permissions::{Action, Grant, Grants, Object, Profile};
 use parc_core::query::{AssetField, AssetQuery, FieldFilter, FilterOp};
@@ -8,24 +11,7 @@ use parc_store::entities::{self, EntityInput};
 use parc_store::locations::{self, LocationInput};
 use parc_store::testing::TestDb;
 use parc_store::users::{self, UserInput};
-use parc_store::{assets, audit, settings, Actor, StoreError};
-
-fn actor() -> Actor {
-    Actor::system("test")
-}
-
-async fn entity(db: &TestDb, name: &str, parent: Option<EntityId>) -> EntityId {
-    let mut tx = db.store.write().await.unwrap();
-    let e = entities::create(
-        &mut tx,
-        &actor(),
-        &EntityInput { name: Some(name.into()), parent_id: parent.map(|p| p.0), comment: None },
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-    e.id
-}
+use parc_store::{assets, audit, settings, StoreError};
 
 fn computer(entity: EntityId, name: &str, tag: &str) -> AssetInput {
     AssetInput {
@@ -50,9 +36,9 @@ async fn story_on_every_backend() {
 
 async fn story(db: &TestDb) {
     let store = &db.store;
-    let county = entity(db, "Conseil départemental", None).await;
-    let school = entity(db, "Collège Jean Moulin", Some(county)).await;
-    let town = entity(db, "Mairie", None).await;
+    let county = entity(&db.store, "Conseil départemental", None).await;
+    let school = entity(&db.store, "Collège Jean Moulin", Some(county)).await;
+    let town = entity(&db.store, "Mairie", None).await;
 
     // Entity names are unique among siblings; cycles are refused.
     {
@@ -387,7 +373,7 @@ async fn story(db: &TestDb) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_right_after_a_rollback() {
     let db = TestDb::sqlite().await;
-    let e = entity(&db, "Mairie", None).await;
+    let e = entity(&db.store, "Mairie", None).await;
     for i in 0..200 {
         {
             // A request that writes, then fails (duplicate tag), and is dropped.

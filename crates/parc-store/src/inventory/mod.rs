@@ -1211,17 +1211,32 @@ pub async fn agents(
     if let Some(t) = stale_before {
         filter.push(" AND ic.last_contact_at < ").bind_text(t);
     }
-    let mut count = Sql::new("SELECT COUNT(*)");
-    count.append(&filter);
-    let (total,): (i64,) = count.query_as().fetch_one(&mut *c).await?;
-    let mut q = Sql::new(
-        "SELECT a.id AS asset_id, a.name, a.entity_id, ic.device_id, ic.agent, ic.agent_version, ic.source_ip, \
-         ic.os_name, ic.last_inventory_at, ic.last_contact_at",
-    );
-    q.append(&filter);
-    q.push(" ORDER BY ic.last_contact_at, a.id LIMIT ").bind_int(i64::from(per_page));
+    let select = "SELECT a.id AS asset_id, a.name, a.entity_id, ic.device_id, ic.agent, ic.agent_version, \
+         ic.source_ip, ic.os_name, ic.last_inventory_at, ic.last_contact_at";
+    paged(c, ("COUNT(*)", select), &filter, " ORDER BY ic.last_contact_at, a.id", page, per_page).await
+}
+
+/// One page of `select` + `filter` + `tail` (ordering), with the total that `count` over the same
+/// filter gives.
+async fn paged<T>(
+    c: &mut AnyConnection,
+    (count, select): (&str, &str),
+    filter: &Sql,
+    tail: &str,
+    page: u32,
+    per_page: u32,
+) -> Result<Page<T>>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+{
+    let mut count_sql = Sql::new(&format!("SELECT {count}"));
+    count_sql.append(filter);
+    let (total,): (i64,) = count_sql.query_as().fetch_one(&mut *c).await?;
+    let mut q = Sql::new(select);
+    q.append(filter);
+    q.push(tail).push(" LIMIT ").bind_int(i64::from(per_page));
     q.push(" OFFSET ").bind_int(i64::from(page.saturating_sub(1)) * i64::from(per_page));
-    let items: Vec<AgentRow> = q.query_as().fetch_all(&mut *c).await?;
+    let items: Vec<T> = q.query_as().fetch_all(&mut *c).await?;
     Ok(Page { items, total, page, per_page })
 }
 
@@ -1242,13 +1257,13 @@ pub struct ImportRow {
     pub error: Option<String>,
 }
 
+const IMPORT_COLUMNS: &str =
+    "id, at, source_ip, device_id, name, agent, outcome, asset_id, entity_id, matched_rule, entity_rule, error";
+
 /// The latest imports, newest first: refused ones (no entity) when `rejected`, else the
 /// accepted ones of the given entities.
 pub async fn imports(c: &mut AnyConnection, rejected: bool, entities: &[i64], limit: i64) -> Result<Vec<ImportRow>> {
-    let mut q = Sql::new(
-        "SELECT id, at, source_ip, device_id, name, agent, outcome, asset_id, entity_id, matched_rule, entity_rule, \
-         error FROM inventory_imports WHERE ",
-    );
+    let mut q = Sql::new(&format!("SELECT {IMPORT_COLUMNS} FROM inventory_imports WHERE "));
     if rejected {
         q.push("outcome = 'rejected'");
     } else {
@@ -1261,10 +1276,9 @@ pub async fn imports(c: &mut AnyConnection, rejected: bool, entities: &[i64], li
 
 /// The imports of one machine, newest first.
 pub async fn imports_of(c: &mut AnyConnection, asset: AssetId, limit: i64) -> Result<Vec<ImportRow>> {
-    Ok(sqlx::query_as(
-        "SELECT id, at, source_ip, device_id, name, agent, outcome, asset_id, entity_id, matched_rule, entity_rule, \
-         error FROM inventory_imports WHERE asset_id = $1 ORDER BY id DESC LIMIT $2",
-    )
+    Ok(sqlx::query_as(&format!(
+        "SELECT {IMPORT_COLUMNS} FROM inventory_imports WHERE asset_id = $1 ORDER BY id DESC LIMIT $2"
+    ))
     .bind(asset.0)
     .bind(limit)
     .fetch_all(c)
@@ -1304,15 +1318,9 @@ pub async fn software_page(
             .bind_text(format!("%{}%", assets::escape_like(&t.to_lowercase())))
             .push(" ESCAPE '\\')");
     }
-    let mut count = Sql::new("SELECT COUNT(DISTINCT s.id)");
-    count.append(&filter);
-    let (total,): (i64,) = count.query_as().fetch_one(&mut *c).await?;
-    let mut q = Sql::new("SELECT s.id, s.name, s.publisher, COUNT(DISTINCT v.id) AS versions, COUNT(*) AS installs");
-    q.append(&filter);
-    q.push(" GROUP BY s.id, s.name, s.publisher ORDER BY lower(s.name), s.id LIMIT ").bind_int(i64::from(per_page));
-    q.push(" OFFSET ").bind_int(i64::from(page.saturating_sub(1)) * i64::from(per_page));
-    let items: Vec<SoftwareSummary> = q.query_as().fetch_all(&mut *c).await?;
-    Ok(Page { items, total, page, per_page })
+    let select = "SELECT s.id, s.name, s.publisher, COUNT(DISTINCT v.id) AS versions, COUNT(*) AS installs";
+    let tail = " GROUP BY s.id, s.name, s.publisher ORDER BY lower(s.name), s.id";
+    paged(c, ("COUNT(DISTINCT s.id)", select), &filter, tail, page, per_page).await
 }
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
