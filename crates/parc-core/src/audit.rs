@@ -19,6 +19,12 @@ string_enum!(
         PasswordChange = "password_change",
         TokenCreate = "token_create",
         TokenRevoke = "token_revoke",
+        /// A follow-up added to a ticket (its text is on the ticket, not in the trail).
+        Followup = "followup",
+        /// A task added to or changed on a ticket.
+        Task = "task",
+        /// A document signed (its SHA-256 is recorded).
+        Sign = "sign",
     }
 );
 
@@ -30,6 +36,9 @@ string_enum!(
         Location = "location",
         User = "user",
         Settings = "settings",
+        Ticket = "ticket",
+        Group = "group",
+        TicketCategory = "ticket_category",
     }
 );
 

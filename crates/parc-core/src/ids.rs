@@ -32,4 +32,16 @@ id_type!(
     AuditId,
     /// An API token.
     TokenId,
+    /// A helpdesk ticket (incident or request).
+    TicketId,
+    /// A ticket category.
+    CategoryId,
+    /// A group of technicians or requesters.
+    GroupId,
+    /// A followup (message) on a ticket.
+    FollowupId,
+    /// A task (planned or done work) on a ticket.
+    TaskId,
+    /// A business calendar (opening hours, holidays, closures).
+    CalendarId,
 );

@@ -6,6 +6,7 @@
 pub mod assets;
 pub mod audit;
 pub mod entities;
+pub mod helpdesk;
 pub mod ids;
 pub mod locations;
 pub mod permissions;

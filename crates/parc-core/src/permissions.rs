@@ -31,6 +31,8 @@ string_enum!(
         Entity = "entity",
         User = "user",
         Settings = "settings",
+        /// Helpdesk tickets, with their follow-ups, tasks and interventions.
+        Ticket = "ticket",
     }
 );
 
@@ -55,25 +57,38 @@ impl Profile {
             Profile::Admin => match object {
                 Settings => action == Read,
                 Asset => true,
+                Ticket => action != RevealSecret,
                 Location | Entity | User => action != RevealSecret,
             },
             Profile::Technician => match object {
                 Asset => true,
+                Ticket => matches!(action, Read | Create | Update),
                 Location => matches!(action, Read | Create | Update),
                 Entity | User | Settings => action == Read,
             },
             Profile::Hotline => match object {
                 Asset => matches!(action, Read | Update),
+                Ticket => matches!(action, Read | Create | Update),
                 Location | Entity | User | Settings => action == Read,
             },
             Profile::Observer => action == Read,
-            Profile::Requester => action == Read && matches!(object, Asset | Location | Entity),
+            // A requester reads their own assets and opens and follows their own tickets.
+            Profile::Requester => match object {
+                Ticket => matches!(action, Read | Create | Update),
+                Asset | Location | Entity => action == Read,
+                User | Settings => false,
+            },
         }
     }
 
-    /// A requester only sees the assets assigned to them.
+    /// A requester only sees the assets assigned to them and the tickets they asked for.
     pub fn own_assets_only(self) -> bool {
         self == Profile::Requester
+    }
+
+    /// Whether this profile's rights on `object` only reach the user's own objects.
+    pub fn own_only_on(self, object: Object) -> bool {
+        self.own_assets_only() && matches!(object, Object::Asset | Object::Ticket)
     }
 
     /// Rank used to stop an admin from granting more than they hold.
@@ -144,7 +159,7 @@ impl Grants {
             if !g.profile.allows(object, action) {
                 continue;
             }
-            let own = object == Object::Asset && g.profile.own_assets_only();
+            let own = g.profile.own_only_on(object);
             for e in Self::covered(tree, g) {
                 if own {
                     s.own_only.insert(e);
@@ -168,7 +183,7 @@ impl Grants {
     pub fn can(&self, tree: &EntityTree, object: Object, action: Action, entity: EntityId) -> bool {
         self.0.iter().any(|g| {
             g.profile.allows(object, action)
-                && !(object == Object::Asset && g.profile.own_assets_only())
+                && !g.profile.own_only_on(object)
                 && (g.entity_id == entity || (g.recursive && tree.is_within(entity, g.entity_id)))
         })
     }
