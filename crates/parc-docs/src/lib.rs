@@ -6,6 +6,9 @@
 //! the heavier calls on a blocking thread).
 //!
 //! * [`labels`]: A4 label sheets, one QR code and a few lines of text per label.
+//! * [`intervention`]: the intervention sheet of a helpdesk ticket (PDF), blank
+//!   to be signed by hand or with the user's signature image.
+//! * [`ical`]: an RFC 5545 calendar feed of planned interventions.
 //! * [`table`]: reading CSV/XLSX uploads into a [`table::Table`] with source
 //!   line numbers for error messages, and writing CSV/XLSX exports.
 //!
@@ -13,9 +16,13 @@
 //! shown to users (the web layer may translate them by variant).
 
 mod cp1252;
+pub mod ical;
+pub mod intervention;
 pub mod labels;
 mod metrics;
 pub mod table;
+#[cfg(test)]
+mod test_tools;
 
 /// Everything that can go wrong while reading or producing a document.
 ///
@@ -75,6 +82,10 @@ pub enum DocError {
     /// PDF generation failed (including data too long for a QR code).
     #[error("PDF generation failed: {0}")]
     Pdf(String),
+    /// An image (e.g. a signature) is not an acceptable PNG; the text says
+    /// why (not a PNG, undecodable, too many pixels).
+    #[error("invalid image: {0}")]
+    InvalidImage(String),
     /// XLSX reading or writing failed.
     #[error("spreadsheet error: {0}")]
     Xlsx(String),
