@@ -11,8 +11,11 @@
 pub mod assets;
 pub mod audit;
 pub mod entities;
+pub mod helpdesk;
 pub mod inventory;
+pub mod jobs;
 pub mod locations;
+pub mod mail_settings;
 pub mod secrets;
 pub mod settings;
 mod sql;

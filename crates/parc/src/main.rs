@@ -310,7 +310,8 @@ async fn serve(cfg: Config, demo: bool) -> Result<()> {
         max_body_bytes: cfg.max_body_mb * 1024 * 1024,
     };
     let state = parc_web::AppState::new(store.clone(), web).await?;
-    let app = parc_web::router(state);
+    let mail_worker = parc_web::spawn_worker(store.clone());
+    let app = parc_web::router(state).layer(axum::Extension(mail_worker.waker()));
     let listener =
         tokio::net::TcpListener::bind(&cfg.listen).await.with_context(|| format!("cannot listen on {}", cfg.listen))?;
     let addr = listener.local_addr()?;
@@ -323,6 +324,7 @@ async fn serve(cfg: Config, demo: bool) -> Result<()> {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await?;
+    mail_worker.shutdown().await;
     store.close().await;
     Ok(())
 }
