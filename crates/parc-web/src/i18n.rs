@@ -55,6 +55,10 @@ const FILES: &[(Lang, &str, &str)] = &[
     (Lang::En, "io", include_str!("../i18n/en/io.toml")),
     (Lang::Fr, "inventory", include_str!("../i18n/fr/inventory.toml")),
     (Lang::En, "inventory", include_str!("../i18n/en/inventory.toml")),
+    (Lang::Fr, "helpdesk", include_str!("../i18n/fr/helpdesk.toml")),
+    (Lang::En, "helpdesk", include_str!("../i18n/en/helpdesk.toml")),
+    (Lang::Fr, "mail", include_str!("../i18n/fr/mail.toml")),
+    (Lang::En, "mail", include_str!("../i18n/en/mail.toml")),
 ];
 
 #[derive(Debug, Default)]

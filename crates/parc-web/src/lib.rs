@@ -8,7 +8,9 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod forms;
+pub mod helpdesk;
 pub mod i18n;
+pub mod jobs;
 pub mod pages;
 pub mod query;
 
@@ -26,6 +28,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 pub use error::{AppError, AppResult};
+pub use jobs::{spawn_worker, JobWaker, WorkerHandle};
 
 /// Web-layer settings that come from the configuration.
 #[derive(Debug, Clone)]

@@ -4,8 +4,10 @@
 
 pub mod admin;
 pub mod assets;
+pub mod helpdesk;
 pub mod inventory;
 pub mod io;
+pub mod mail;
 
 use crate::error::{AppError, ErrorBody};
 use crate::AppState;
@@ -90,6 +92,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(admin::Doc::openapi());
     doc.merge(io::Doc::openapi());
     doc.merge(inventory::Doc::openapi());
+    doc.merge(mail::Doc::openapi());
+    doc.merge(helpdesk::Doc::openapi());
     let mut servers = utoipa::openapi::Server::new("/api/v1");
     servers.description = Some("this server".into());
     doc.servers = Some(vec![servers]);
@@ -111,5 +115,7 @@ pub fn routes() -> Router<AppState> {
         .merge(admin::routes())
         .merge(io::routes())
         .merge(inventory::routes())
+        .merge(mail::routes())
+        .merge(helpdesk::routes())
         .fallback(not_found)
 }

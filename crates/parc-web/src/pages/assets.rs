@@ -261,6 +261,9 @@ struct ShowPage {
     link_error: Option<String>,
     /// What inventory agents reported, for a computer or server they know.
     inv: Option<super::inventory::ComputerView>,
+    /// The asset's tickets the caller reads (`None`: the caller reads no tickets).
+    tickets: Option<Vec<parc_store::helpdesk::Ticket>>,
+    can_open_ticket: bool,
 }
 
 fn public_url(state_url: &str, headers: &HeaderMap, token: &str) -> String {
@@ -283,9 +286,15 @@ async fn show_page(
     readable_history(ctx, &mut c, &mut history).await?;
     let inv =
         if parc_store::inventory::is_machine(&a) { parc_store::inventory::computer(&mut c, a.id).await? } else { None };
+    let tickets = if ctx.can_anywhere(Object::Ticket, Action::Read) {
+        Some(super::tickets::of_asset(ctx, &mut c, a.id).await?)
+    } else {
+        None
+    };
     let settings = ctx.state.settings().await;
     let page = Page::new(ctx, "assets.title").await.with_flash(flash).with_title(a.name.clone());
     let inv = inv.map(|i| super::inventory::ComputerView::new(i, &page));
+    let can_open_ticket = ctx.tree.path(a.entity_id).into_iter().any(|e| super::tickets::may_open_in(ctx, e));
     let can_link = parc_core::assets::LinkKind::for_from_kind(a.kind).is_some()
         && ctx.can(Object::Asset, Action::Update, a.entity_id);
     Ok(render_status(
@@ -303,6 +312,8 @@ async fn show_page(
             puk,
             link_error,
             inv,
+            can_open_ticket,
+            tickets,
         },
     ))
 }

@@ -6,6 +6,8 @@ pub mod admin;
 pub mod assets;
 pub mod inventory;
 pub mod io;
+pub mod mail;
+pub mod tickets;
 
 use crate::auth::{anonymous_lang, request_id, Ctx};
 use crate::error::{AppError, ErrorInfo};
@@ -42,6 +44,7 @@ pub struct UserNav {
     pub users: bool,
     pub import: bool,
     pub settings: bool,
+    pub tickets: bool,
 }
 
 impl Page {
@@ -55,6 +58,7 @@ impl Page {
             users: ctx.can_anywhere(Object::User, Action::Update),
             import: ctx.can_anywhere(Object::Asset, Action::Create),
             settings: ctx.can_anywhere(Object::Settings, Action::Update),
+            tickets: ctx.can_anywhere(Object::Ticket, Action::Read),
         });
         Page {
             lang: ctx.lang,
@@ -276,6 +280,8 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(admin::routes())
         .merge(io::routes())
         .merge(inventory::routes())
+        .merge(mail::routes())
+        .merge(tickets::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state, html_errors))
 }
