@@ -398,6 +398,18 @@ async fn ticket_history(ctx: Ctx, ApiPath(id): ApiPath<i64>) -> AppResult<Json<V
     Ok(Json(audit::for_object(&mut c, ObjectType::Ticket, t.id.0, 1000).await?))
 }
 
+/// The entities where the caller reads tickets and their ancestors (whose categories and
+/// groups apply below them).
+fn ticket_entities_and_ancestors(ctx: &Ctx) -> Vec<i64> {
+    let mut ids: Vec<i64> = Vec::new();
+    for e in ctx.entity_ids(Object::Ticket, Action::Read) {
+        ids.extend(ctx.tree.path(EntityId(e)).into_iter().map(|x| x.0));
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct CategoryList {
     pub items: Vec<Category>,
@@ -407,12 +419,7 @@ pub struct CategoryList {
 #[utoipa::path(get, path = "/ticket-categories", tag = "tickets",
     responses((status = 200, body = CategoryList), (status = 401, body = ErrorBody)))]
 async fn category_list(ctx: Ctx) -> AppResult<Json<CategoryList>> {
-    let mut ids: Vec<i64> = Vec::new();
-    for e in ctx.entity_ids(Object::Ticket, Action::Read) {
-        ids.extend(ctx.tree.path(EntityId(e)).into_iter().map(|x| x.0));
-    }
-    ids.sort_unstable();
-    ids.dedup();
+    let ids = ticket_entities_and_ancestors(&ctx);
     let mut c = ctx.state.store.read().await?;
     Ok(Json(CategoryList { items: helpdesk::categories(&mut c, &ids).await? }))
 }
@@ -439,12 +446,7 @@ pub struct GroupList {
 #[utoipa::path(get, path = "/groups", tag = "tickets",
     responses((status = 200, body = GroupList), (status = 401, body = ErrorBody)))]
 async fn group_list(ctx: Ctx) -> AppResult<Json<GroupList>> {
-    let mut ids: Vec<i64> = Vec::new();
-    for e in ctx.entity_ids(Object::Ticket, Action::Read) {
-        ids.extend(ctx.tree.path(EntityId(e)).into_iter().map(|x| x.0));
-    }
-    ids.sort_unstable();
-    ids.dedup();
+    let ids = ticket_entities_and_ancestors(&ctx);
     let mut c = ctx.state.store.read().await?;
     Ok(Json(GroupList { items: helpdesk::groups(&mut c, &ids).await? }))
 }
