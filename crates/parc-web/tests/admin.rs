@@ -4,7 +4,6 @@
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
-use http_body_util::BodyExt;
 use parc_core::permissions::{Grant, Profile};
 use parc_core::{EntityId, UserId};
 use parc_store::entities::{self, EntityInput};
@@ -14,7 +13,9 @@ use parc_store::users::{self, UserInput};
 use parc_store::Actor;
 use parc_web::{AppState, WebConfig};
 use serde_json::{json, Value};
-use tower::ServiceExt;
+
+mod common;
+use common::{api, page_get, page_post, send};
 
 /// A county with two schools; a super-admin on the county, an admin of each school, a
 /// teacher in each school, and a room in school B.
@@ -132,58 +133,11 @@ async fn world(db: TestDb) -> World {
     }
 }
 
-async fn send(app: &Router, req: Request<Body>) -> (StatusCode, Vec<u8>) {
-    let resp = app.clone().oneshot(req).await.unwrap();
-    let status = resp.status();
-    let body = resp.into_body().collect().await.unwrap().to_bytes().to_vec();
-    (status, body)
-}
-
-/// An API call with a bearer token and an optional JSON body.
-async fn api(app: &Router, token: &str, method: Method, uri: &str, body: Option<Value>) -> (StatusCode, Value) {
-    let mut req = Request::builder()
-        .method(method)
-        .uri(format!("/api/v1{uri}"))
-        .header(header::AUTHORIZATION, format!("Bearer {token}"));
-    let body = match body {
-        Some(v) => {
-            req = req.header(header::CONTENT_TYPE, "application/json");
-            Body::from(v.to_string())
-        }
-        None => Body::empty(),
-    };
-    let (status, bytes) = send(app, req.body(body).unwrap()).await;
-    let json = if bytes.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&bytes).unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&bytes)))
-    };
-    (status, json)
-}
-
 /// The first field error of a validation answer: (field, code).
 fn field_error(v: &Value) -> (String, String) {
     assert_eq!(v["error"]["code"], "validation", "{v}");
     let f = &v["error"]["details"]["fields"][0];
     (f["field"].as_str().unwrap().to_owned(), f["code"].as_str().unwrap().to_owned())
-}
-
-fn page_get(uri: &str, session: &(String, String)) -> Request<Body> {
-    Request::builder()
-        .uri(uri)
-        .header(header::COOKIE, format!("parc_session={}", session.0))
-        .body(Body::empty())
-        .unwrap()
-}
-
-fn page_post(uri: &str, session: &(String, String), form: &str) -> Request<Body> {
-    Request::builder()
-        .method(Method::POST)
-        .uri(uri)
-        .header(header::COOKIE, format!("parc_session={}", session.0))
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from(form.to_owned()))
-        .unwrap()
 }
 
 async fn entity_crud_cycles_and_non_empty_delete(w: &World) {

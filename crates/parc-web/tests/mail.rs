@@ -15,10 +15,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
-use axum::http::{header, Method, Request, StatusCode};
+use axum::http::{Method, Request, StatusCode};
 use axum::Router;
 use chrono::Utc;
-use http_body_util::BodyExt;
 use parc_core::permissions::{Grant, Profile};
 use parc_core::EntityId;
 use parc_mail::{Email, Security, SmtpSettings};
@@ -30,7 +29,10 @@ use parc_store::{mail_settings, Actor, Store};
 use parc_web::jobs::{run_once, spawn_worker_with, Paused, WorkerOptions};
 use parc_web::{AppState, WebConfig};
 use serde_json::{json, Value};
-use tower::ServiceExt;
+
+#[allow(dead_code)] // the shared helpers this suite does not need
+mod common;
+use common::{page_get, page_post};
 
 const SECRET: &str = "Tr3s-s3cret-SMTP";
 
@@ -88,46 +90,15 @@ async fn world(db: TestDb) -> World {
 }
 
 async fn send(app: &Router, req: Request<Body>) -> (StatusCode, String) {
-    let resp = app.clone().oneshot(req).await.unwrap();
-    let status = resp.status();
-    let body = resp.into_body().collect().await.unwrap().to_bytes().to_vec();
+    let (status, body) = common::send(app, req).await;
     (status, String::from_utf8(body).unwrap())
 }
 
 /// An API call with a bearer token; the answer as JSON and as raw text.
 async fn api(app: &Router, token: &str, method: Method, uri: &str, body: Option<Value>) -> (StatusCode, Value, String) {
-    let mut req = Request::builder()
-        .method(method)
-        .uri(format!("/api/v1{uri}"))
-        .header(header::AUTHORIZATION, format!("Bearer {token}"));
-    let body = match body {
-        Some(v) => {
-            req = req.header(header::CONTENT_TYPE, "application/json");
-            Body::from(v.to_string())
-        }
-        None => Body::empty(),
-    };
-    let (status, text) = send(app, req.body(body).unwrap()).await;
+    let (status, text) = send(app, common::api_request(token, method, uri, body)).await;
     let json = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"));
     (status, json, text)
-}
-
-fn page_get(uri: &str, session: &(String, String)) -> Request<Body> {
-    Request::builder()
-        .uri(uri)
-        .header(header::COOKIE, format!("parc_session={}", session.0))
-        .body(Body::empty())
-        .unwrap()
-}
-
-fn page_post(uri: &str, session: &(String, String), form: &str) -> Request<Body> {
-    Request::builder()
-        .method(Method::POST)
-        .uri(uri)
-        .header(header::COOKIE, format!("parc_session={}", session.0))
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from(form.to_owned()))
-        .unwrap()
 }
 
 /// The field errors of a validation answer: (field, code).

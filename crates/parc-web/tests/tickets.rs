@@ -19,6 +19,10 @@ use parc_store::{assets, Actor};
 use parc_web::{AppState, WebConfig};
 use tower::ServiceExt;
 
+#[allow(dead_code)] // the shared helpers this suite does not need
+mod common;
+use common::{page_get, page_post};
+
 /// A county with two schools; a technician of the county, two requesters in school A.
 struct World {
     db: TestDb,
@@ -99,26 +103,14 @@ async fn send(app: &Router, req: Request<Body>) -> Reply {
 }
 
 async fn get(w: &World, uri: &str, s: &(String, String)) -> Reply {
-    let req = Request::builder()
-        .uri(uri)
-        .header(header::COOKIE, format!("parc_session={}", s.0))
-        .body(Body::empty())
-        .unwrap();
-    send(&w.app, req).await
+    send(&w.app, page_get(uri, s)).await
 }
 
 /// Posts a form with the session's CSRF token added.
 async fn post(w: &World, uri: &str, s: &(String, String), fields: &[(&str, &str)]) -> Reply {
     let mut all: Vec<(&str, &str)> = vec![("csrf", s.1.as_str())];
     all.extend_from_slice(fields);
-    let req = Request::builder()
-        .method(Method::POST)
-        .uri(uri)
-        .header(header::COOKIE, format!("parc_session={}", s.0))
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from(serde_urlencoded::to_string(&all).unwrap()))
-        .unwrap();
-    send(&w.app, req).await
+    send(&w.app, page_post(uri, s, &serde_urlencoded::to_string(&all).unwrap())).await
 }
 
 /// The ticket id a 303 after creation points to.

@@ -1,10 +1,8 @@
 //! The tickets API in-process on every backend: a technician and a requester of two schools,
 //! the lifecycle, scope, requester restrictions, bad input that writes nothing.
 
-use axum::body::Body;
-use axum::http::{header, Method, Request, StatusCode};
+use axum::http::{Method, StatusCode};
 use axum::Router;
-use http_body_util::BodyExt;
 use parc_core::permissions::{Grant, Profile};
 use parc_core::EntityId;
 use parc_store::entities::{self, EntityInput};
@@ -12,8 +10,11 @@ use parc_store::testing::TestDb;
 use parc_store::users::{self, UserInput};
 use parc_store::Actor;
 use parc_web::{AppState, WebConfig};
-use serde_json::{json, Value};
-use tower::ServiceExt;
+use serde_json::json;
+
+#[allow(dead_code)] // the shared helpers this suite does not need
+mod common;
+use common::api;
 
 struct World {
     app: Router,
@@ -78,29 +79,6 @@ async fn world(db: &TestDb) -> World {
     let (parent_a_id, parent_a) = it.next().unwrap();
     let (_, parent_b) = it.next().unwrap();
     World { app: parc_web::router(state), school_a, school_b, tech, tech_id, parent_a, parent_a_id, parent_b, root }
-}
-
-async fn api(app: &Router, token: &str, method: Method, uri: &str, body: Option<Value>) -> (StatusCode, Value) {
-    let mut req = Request::builder()
-        .method(method)
-        .uri(format!("/api/v1{uri}"))
-        .header(header::AUTHORIZATION, format!("Bearer {token}"));
-    let body = match body {
-        Some(v) => {
-            req = req.header(header::CONTENT_TYPE, "application/json");
-            Body::from(v.to_string())
-        }
-        None => Body::empty(),
-    };
-    let resp = app.clone().oneshot(req.body(body).unwrap()).await.unwrap();
-    let status = resp.status();
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    let json = if bytes.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&bytes).unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&bytes)))
-    };
-    (status, json)
 }
 
 #[tokio::test]
