@@ -301,6 +301,14 @@ async fn user_exists(c: &mut AnyConnection, id: i64) -> Result<bool> {
     Ok(row.is_some())
 }
 
+/// `id` as a user reference, noting on `field` when it is not an active user.
+async fn active_user(c: &mut AnyConnection, e: &mut ValidationErrors, field: &str, id: i64) -> Result<UserId> {
+    if !user_exists(c, id).await? {
+        e.add(field, "not_found", "is not an active user");
+    }
+    Ok(UserId(id))
+}
+
 /// Whether `user` may work on tickets of `entity` (a technician, hotline or admin there).
 pub async fn can_handle(c: &mut AnyConnection, tree: &EntityTree, user: UserId, entity: EntityId) -> Result<bool> {
     let grants = crate::users::grants(c, user).await?;
@@ -362,21 +370,15 @@ async fn validate(
     };
     // Requester: a user, or a free name (a phone alone is not enough to call back someone).
     let requester_user_id = match i.requester_user_id {
-        Some(u) => {
-            if !user_exists(c, u).await? {
-                e.add("requester_user_id", "not_found", "is not an active user");
-            }
-            Some(UserId(u))
-        }
+        Some(u) => Some(active_user(c, &mut e, "requester_user_id", u).await?),
         None if i.requester_name.is_some() => None,
         None => old.and_then(|o| o.requester_user_id),
     };
     let requester_name = match &i.requester_name {
         Some(n) => clean(Some(n)),
         None if i.requester_user_id.is_some() => None,
-        None => old
-            .and(None)
-            .or_else(|| old.and_then(|o| o.requester_user_id.is_none().then(|| o.requester_label.clone()).flatten())),
+        // A free-name requester keeps their name; a user requester has none of their own.
+        None => old.filter(|o| o.requester_user_id.is_none()).and_then(|o| o.requester_label.clone()),
     };
     let requester_phone = match &i.requester_phone {
         Some(p) if p.trim().is_empty() => None,
@@ -387,20 +389,13 @@ async fn validate(
                 None
             }
         },
-        None => {
-            old.and_then(|o| o.requester_phone.clone()).filter(|_| old.is_some_and(|o| o.requester_user_id.is_none()))
-        }
+        None => old.filter(|o| o.requester_user_id.is_none()).and_then(|o| o.requester_phone.clone()),
     };
     if requester_user_id.is_none() && requester_name.is_none() {
         e.add("requester_name", "required", "a requester (a user or a name) is required");
     }
     let on_behalf_user_id = match i.on_behalf_user_id {
-        Some(u) => {
-            if !user_exists(c, u).await? {
-                e.add("on_behalf_user_id", "not_found", "is not an active user");
-            }
-            Some(UserId(u))
-        }
+        Some(u) => Some(active_user(c, &mut e, "on_behalf_user_id", u).await?),
         None => old.and_then(|o| o.on_behalf_user_id),
     };
     let category_id = match i.category_id {
@@ -1259,7 +1254,10 @@ pub async fn save_task(
     if t.owned_at.is_none() {
         sql.push(", owned_at = ").bind_text(n.clone());
     }
-    if start.is_some() && t.status.can_move_to(TicketStatus::Planned) && t.status != TicketStatus::Pending {
+    // `can_move_to` is false for the same status, so an already planned ticket stays as it is.
+    let to_planned =
+        start.is_some() && t.status.can_move_to(TicketStatus::Planned) && t.status != TicketStatus::Pending;
+    if to_planned {
         sql.push(", status = 'planned'");
     }
     sql.push(" WHERE id = ").bind_int(ticket.0);
@@ -1272,11 +1270,7 @@ pub async fn save_task(
     let mut changes = changes;
     changes.insert(0, FieldChange { field: "task".into(), old: None, new: Some(format!("#{}", tid.0)) });
     audit::record(c, actor, ObjectType::Ticket, ticket.0, Some(t.entity_id), AuditAction::Task, &changes).await?;
-    if start.is_some()
-        && t.status != TicketStatus::Planned
-        && t.status.can_move_to(TicketStatus::Planned)
-        && t.status != TicketStatus::Pending
-    {
+    if to_planned {
         audit::record(
             c,
             actor,
