@@ -10,7 +10,7 @@ mod delimited;
 mod xlsx;
 
 pub use delimited::{read_csv, write_csv};
-pub use xlsx::{read_xlsx, write_xlsx, XLSX_MAX_RATIO, XLSX_MAX_UNCOMPRESSED};
+pub use xlsx::{read_xlsx, write_workbook, write_xlsx, Cell, Sheet, XLSX_MAX_RATIO, XLSX_MAX_UNCOMPRESSED};
 
 use crate::DocError;
 

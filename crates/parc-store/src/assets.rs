@@ -474,7 +474,7 @@ pub(crate) fn push_scope(sql: &mut Sql, scope: &Scope, me: UserId) {
 /// Matches free text: a trigram index on both backends (FTS5 on SQLite, pg_trgm on PostgreSQL);
 /// under three characters, exact tag or name. `cap` bounds the candidates (the global search box
 /// ranks the first matches; a list filter needs them all).
-fn push_text(sql: &mut Sql, backend: Backend, text: &str, cap: Option<i64>) {
+pub(crate) fn push_text(sql: &mut Sql, backend: Backend, text: &str, cap: Option<i64>) {
     let t = text.to_lowercase();
     if t.chars().count() < 3 {
         sql.push(" AND (lower(a.asset_tag) = ").bind_text(t.clone());

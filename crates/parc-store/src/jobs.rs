@@ -31,6 +31,10 @@ use crate::{fmt_time, Backend, Result, Store, StoreError, ValidationErrors};
 /// Kind of the jobs that send one e-mail; their payload is a serialised [`parc_mail::Email`].
 pub const MAIL: &str = "mail";
 
+/// Kind of the jobs that announce a ticket event; their payload is a serialised
+/// [`crate::helpdesk::notify::Notice`], expanded by the worker into one mail job per recipient.
+pub const NOTIFY: &str = "notify";
+
 /// Attempts allowed to a mail job: with the back-off, about a day of retries (the first eight
 /// within an hour, then one an hour), so a mail server down overnight loses nothing even before
 /// an administrator steps in. Other jobs get the table's default (10, about three hours).
@@ -267,16 +271,23 @@ pub async fn claim_at(
 /// pending (another worker finished it after this one's lease expired).
 pub async fn complete(store: &Store, id: i64) -> Result<()> {
     let mut tx = store.write().await?;
+    complete_in(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// [`complete`] in the caller's write transaction, so that the job ends with the work it
+/// committed (the notify jobs' e-mails). `NotFound` as for [`complete`].
+pub async fn complete_in(c: &mut AnyConnection, id: i64) -> Result<()> {
     let n = sqlx::query(
         "UPDATE jobs SET done_at = $1, attempts = attempts + 1, locked_by = NULL, locked_until = NULL \
          WHERE id = $2 AND done_at IS NULL AND failed_at IS NULL",
     )
     .bind(crate::now())
     .bind(id)
-    .execute(&mut *tx)
+    .execute(c)
     .await?
     .rows_affected();
-    tx.commit().await?;
     if n == 0 {
         return Err(StoreError::NotFound);
     }

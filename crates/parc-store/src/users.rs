@@ -311,6 +311,38 @@ pub async fn grants(c: &mut AnyConnection, id: UserId) -> Result<Grants> {
     ))
 }
 
+/// Active users whose home entity is in `homes` and who hold a profile on one of `entities`,
+/// each with those grants (one query: who may work where, without a query per user). At most
+/// `limit` grant rows are read, by user name.
+pub async fn with_grants_on(
+    c: &mut AnyConnection,
+    entities: &[i64],
+    homes: &[i64],
+    limit: i64,
+) -> Result<Vec<(UserId, String, Grants)>> {
+    if entities.is_empty() || homes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = Sql::new(
+        "SELECT u.id, u.display_name, g.entity_id, g.profile, g.recursive FROM user_grants g \
+         JOIN users u ON u.id = g.user_id WHERE u.active = 1 AND ",
+    );
+    sql.in_ints("g.entity_id", entities.iter().copied()).push(" AND ");
+    sql.in_ints("u.entity_id", homes.iter().copied());
+    sql.push(" ORDER BY lower(u.display_name), u.id, g.id LIMIT ").bind_int(limit);
+    let rows: Vec<(i64, String, i64, String, i64)> = sql.query_as().fetch_all(c).await?;
+    let mut out: Vec<(UserId, String, Grants)> = Vec::new();
+    for (id, name, entity, profile, recursive) in rows {
+        let Ok(profile) = profile.parse::<Profile>() else { continue };
+        let grant = Grant { entity_id: EntityId(entity), profile, recursive: recursive != 0 };
+        match out.last_mut() {
+            Some((last, _, grants)) if last.0 == id => grants.0.push(grant),
+            _ => out.push((UserId(id), name, Grants(vec![grant]))),
+        }
+    }
+    Ok(out)
+}
+
 fn grant_text(g: &Grant) -> String {
     format!("{}@{}{}", g.profile.as_str(), g.entity_id, if g.recursive { "+" } else { "" })
 }

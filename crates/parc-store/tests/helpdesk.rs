@@ -9,33 +9,23 @@ use common::{actor, entity};
 use parc_core::assets::AssetInput;
 use parc_core::audit::ObjectType;
 use parc_core::helpdesk::{SlaFlag, TicketStatus};
-use parc_core::permissions::{Grant, Profile, Scope};
+use parc_core::permissions::{Profile, Scope};
 use parc_core::{EntityId, UserId};
 use parc_store::helpdesk::{self, CategoryInput, GroupInput, TaskInput, TicketInput, TicketQuery};
 use parc_store::testing::TestDb;
-use parc_store::users::{self, UserInput};
+use parc_store::users::UserInput;
 use parc_store::{assets, audit, entities, Store, StoreError};
 
 async fn user(store: &Store, login: &str, entity: EntityId, profile: Profile) -> UserId {
-    let mut tx = store.write().await.unwrap();
-    let u = users::create(
-        &mut tx,
-        &actor(),
-        &UserInput {
-            login: Some(login.into()),
-            display_name: Some(format!("{login} display")),
-            email: Some(format!("{login}@example.org")),
-            phone: Some("0102030405".into()),
-            entity_id: Some(entity.0),
-            ..Default::default()
-        },
-        None,
-    )
-    .await
-    .unwrap();
-    users::set_grants(&mut tx, &actor(), u.id, &[Grant { entity_id: entity, profile, recursive: true }]).await.unwrap();
-    tx.commit().await.unwrap();
-    u.id
+    let input = UserInput {
+        login: Some(login.into()),
+        display_name: Some(format!("{login} display")),
+        email: Some(format!("{login}@example.org")),
+        phone: Some("0102030405".into()),
+        entity_id: Some(entity.0),
+        ..Default::default()
+    };
+    common::user(store, &input, Some(profile)).await
 }
 
 fn scope(ids: &[EntityId]) -> Scope {

@@ -47,7 +47,11 @@ impl<T: DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
 }
 
 fn check_csrf(ctx: &Ctx, body: &[u8]) -> Result<(), AppError> {
-    let sent = form_urlencoded_value(body, "csrf");
+    check_csrf_value(ctx, form_urlencoded_value(body, "csrf").as_deref())
+}
+
+/// The form's `csrf` value (`sent`) must match the session's token.
+pub(crate) fn check_csrf_value(ctx: &Ctx, sent: Option<&str>) -> Result<(), AppError> {
     match (&ctx.csrf, sent) {
         (Some(expected), Some(sent)) if constant_time_eq(expected.as_bytes(), sent.as_bytes()) => Ok(()),
         _ => Err(AppError::Forbidden("the form has expired or did not come from Parc; reload the page".into())),

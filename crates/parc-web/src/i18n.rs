@@ -57,8 +57,18 @@ const FILES: &[(Lang, &str, &str)] = &[
     (Lang::En, "inventory", include_str!("../i18n/en/inventory.toml")),
     (Lang::Fr, "helpdesk", include_str!("../i18n/fr/helpdesk.toml")),
     (Lang::En, "helpdesk", include_str!("../i18n/en/helpdesk.toml")),
+    (Lang::Fr, "attachments", include_str!("../i18n/fr/attachments.toml")),
+    (Lang::En, "attachments", include_str!("../i18n/en/attachments.toml")),
+    (Lang::Fr, "hotline", include_str!("../i18n/fr/hotline.toml")),
+    (Lang::En, "hotline", include_str!("../i18n/en/hotline.toml")),
     (Lang::Fr, "mail", include_str!("../i18n/fr/mail.toml")),
     (Lang::En, "mail", include_str!("../i18n/en/mail.toml")),
+    (Lang::Fr, "planning", include_str!("../i18n/fr/planning.toml")),
+    (Lang::En, "planning", include_str!("../i18n/en/planning.toml")),
+    (Lang::Fr, "notify", include_str!("../i18n/fr/notify.toml")),
+    (Lang::En, "notify", include_str!("../i18n/en/notify.toml")),
+    (Lang::Fr, "reports", include_str!("../i18n/fr/reports.toml")),
+    (Lang::En, "reports", include_str!("../i18n/en/reports.toml")),
 ];
 
 #[derive(Debug, Default)]

@@ -1,9 +1,14 @@
-//! The background worker that sends queued e-mail.
+//! The background worker that sends queued e-mail, expands ticket notifications and watches
+//! the SLA deadlines.
 //!
 //! Requests never send e-mail themselves: they enqueue a job in their own transaction
-//! ([`parc_store::jobs::enqueue_mail`]), and this worker, one per Parc process, sends it after
+//! ([`parc_store::jobs::enqueue_mail`], or a ticket event's notice of kind
+//! [`parc_store::jobs::NOTIFY`]), and this worker, one per Parc process, works it off after
 //! the commit. Each round ([`run_once`]) reads the current e-mail settings (one small query),
-//! leases up to a batch of due mail jobs, and sends them one by one with [`parc_mail::send`]:
+//! then expands up to a batch of due notices — each into one mail job per recipient, rendered
+//! in the recipient's language by [`crate::notify`], in one transaction with the notice's
+//! completion, so a notice gives its e-mails exactly once — then leases up to a batch of due
+//! mail jobs and sends them one by one with [`parc_mail::send`]:
 //!
 //! - sent: the job is done;
 //! - temporary failure (server down or busy, time-out): tried again later with exponential
@@ -12,6 +17,10 @@
 //!   once, shown with its error on the `/admin/mail` page, where an administrator can retry it;
 //! - sending off (`mail.enabled`) or no SMTP server saved yet: nothing is claimed, the jobs wait
 //!   (no attempt is counted) until an administrator turns sending on.
+//!
+//! Every [`SLA_EVERY`] the worker also runs the SLA watcher
+//! ([`parc_store::helpdesk::notify::watch_sla`]), which records the warnings and breaches
+//! reached since its last pass and enqueues their notices.
 //!
 //! Idle, the worker polls every [`IDLE_POLL`]; a [`JobWaker`] (from [`WorkerHandle::waker`])
 //! wakes it at once. `parc serve` puts the waker in every request's extensions: a handler that
@@ -23,10 +32,13 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::i18n::I18n;
+use crate::notify::Mailer;
 use chrono::{DateTime, Utc};
 use parc_mail::{Email, SmtpSettings, CONVERSATION_TIMEOUT_FACTOR};
-use parc_store::jobs::{self, Job, Retry, MAIL};
-use parc_store::{mail_settings, Store, StoreError};
+use parc_store::helpdesk::notify::{self as notices, Notice};
+use parc_store::jobs::{self, Job, Retry, MAIL, NOTIFY};
+use parc_store::{mail_settings, settings, Store, StoreError};
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
@@ -37,6 +49,10 @@ pub const BATCH: usize = 5;
 /// Done jobs (whose payloads hold the messages) are deleted after this many days.
 pub const DONE_RETENTION_DAYS: i64 = 30;
 const PURGE_EVERY: Duration = Duration::from_secs(3600);
+/// How often the SLA watcher looks for deadlines reached.
+pub const SLA_EVERY: Duration = Duration::from_secs(60);
+/// Lease of a batch of notices (expanding one takes a few queries).
+const NOTIFY_LEASE: Duration = Duration::from_secs(120);
 /// Margin added to the longest SMTP conversation when computing a lease.
 const LEASE_MARGIN: Duration = Duration::from_secs(30);
 /// How long [`WorkerHandle::shutdown`] lets the current round finish.
@@ -90,6 +106,8 @@ pub enum Paused {
 pub struct Round {
     /// Set when the round did not claim anything because sending is paused.
     pub paused: Option<Paused>,
+    /// Notices (ticket events) expanded into mail jobs.
+    pub notices: usize,
     /// Jobs leased.
     pub claimed: usize,
     /// E-mails the server accepted.
@@ -140,12 +158,19 @@ pub fn spawn_worker_with(store: Store, options: WorkerOptions) -> WorkerHandle {
 
 async fn worker_loop(store: Store, options: WorkerOptions, waker: JobWaker, mut stop: watch::Receiver<bool>) {
     tracing::info!(worker = %options.id, "mail worker started");
+    let i18n = I18n::load();
     let mut next_purge = Instant::now();
+    let mut next_sla = Instant::now();
     let mut paused: Option<Paused> = None;
     // The last round's error, logged once rather than every poll while it lasts.
     let mut failing: Option<String> = None;
     while !*stop.borrow() {
-        let busy = match run_once(&store, &options.id, options.batch, Utc::now()).await {
+        let mut busy = false;
+        if Instant::now() >= next_sla {
+            next_sla = Instant::now() + SLA_EVERY;
+            busy = watch_sla(&store).await;
+        }
+        busy |= match round(&store, &i18n, &options.id, options.batch, Utc::now()).await {
             Ok(round) => {
                 if failing.take().is_some() {
                     tracing::info!("mail queue rounds work again");
@@ -160,7 +185,7 @@ async fn worker_loop(store: Store, options: WorkerOptions, waker: JobWaker, mut 
                     }
                     paused = round.paused;
                 }
-                round.claimed >= options.batch
+                round.claimed >= options.batch || round.notices >= options.batch
             }
             Err(e) => {
                 let error = e.to_string();
@@ -193,6 +218,21 @@ async fn worker_loop(store: Store, options: WorkerOptions, waker: JobWaker, mut 
     tracing::info!(worker = %options.id, "mail worker stopped");
 }
 
+/// One pass of the SLA watcher; whether it recorded anything (its notices are then due).
+async fn watch_sla(store: &Store) -> bool {
+    match notices::watch_sla(store, Utc::now()).await {
+        Ok(pass) if pass.warnings + pass.breaches > 0 => {
+            tracing::info!(warnings = pass.warnings, breaches = pass.breaches, "SLA deadlines reached");
+            true
+        }
+        Ok(_) => false,
+        Err(e) => {
+            tracing::warn!(error = %e, "SLA watcher pass failed; trying again at the next one");
+            false
+        }
+    }
+}
+
 async fn purge(store: &Store) -> Result<(), StoreError> {
     let mut tx = store.write().await?;
     let n = jobs::purge_done(&mut tx, Utc::now() - chrono::Duration::days(DONE_RETENTION_DAYS)).await?;
@@ -203,13 +243,24 @@ async fn purge(store: &Store) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// One round, as if it were `now`: loads the e-mail settings, leases up to `batch` due mail
-/// jobs for `worker` and sends them. The worker loop calls it with the current time; tests
-/// call it directly, with a later `now` to make a postponed job due.
+/// One round, as if it were `now`: loads the e-mail settings, expands up to `batch` due
+/// notices into mail jobs, then leases up to `batch` due mail jobs for `worker` and sends them.
+/// The worker loop runs the same round with the current time; tests call this directly, with a
+/// later `now` to make a postponed job due.
 ///
 /// A store error ends the round (the jobs leased and not finished are claimable again when
 /// their lease ends); a job finished meanwhile by another worker is skipped with a warning.
 pub async fn run_once(store: &Store, worker: &str, batch: usize, now: DateTime<Utc>) -> Result<Round, StoreError> {
+    round(store, &I18n::load(), worker, batch, now).await
+}
+
+async fn round(
+    store: &Store,
+    i18n: &I18n,
+    worker: &str,
+    batch: usize,
+    now: DateTime<Utc>,
+) -> Result<Round, StoreError> {
     let settings = {
         let mut c = store.read().await?;
         mail_settings::get(&mut c, store.cipher()).await?
@@ -219,9 +270,12 @@ pub async fn run_once(store: &Store, worker: &str, batch: usize, now: DateTime<U
         (true, None) => return Ok(Round { paused: Some(Paused::NotConfigured), ..Round::default() }),
         (true, Some(smtp)) => smtp,
     };
+    let notices = expand_notices(store, i18n, &smtp.from, worker, batch, now).await?;
+    // The e-mails just made are due now: send them in this round.
+    let now = if notices > 0 { now.max(Utc::now()) } else { now };
     let lease = job_time(&smtp).saturating_mul(u32::try_from(batch.max(1)).unwrap_or(u32::MAX));
     let claimed = jobs::claim_at(store, worker, &[MAIL], lease, batch, now).await?;
-    let mut round = Round { claimed: claimed.len(), ..Round::default() };
+    let mut round = Round { notices, claimed: claimed.len(), ..Round::default() };
     for job in &claimed {
         match deliver(store, &smtp, job).await? {
             Outcome::Sent => round.sent += 1,
@@ -231,6 +285,74 @@ pub async fn run_once(store: &Store, worker: &str, batch: usize, now: DateTime<U
         }
     }
     Ok(round)
+}
+
+/// Leases up to `batch` due notices and expands each into its e-mails, sent from `sender`;
+/// returns how many were expanded.
+async fn expand_notices(
+    store: &Store,
+    i18n: &I18n,
+    sender: &str,
+    worker: &str,
+    batch: usize,
+    now: DateTime<Utc>,
+) -> Result<usize, StoreError> {
+    let claimed = jobs::claim_at(store, worker, &[NOTIFY], NOTIFY_LEASE, batch, now).await?;
+    if claimed.is_empty() {
+        return Ok(0);
+    }
+    // The organisation's settings (public URL, default language), read only when there is work.
+    let site = {
+        let mut c = store.read().await?;
+        settings::get(&mut c).await?
+    };
+    let mailer = Mailer::new(i18n, &site, sender);
+    let mut done = 0;
+    for job in &claimed {
+        // `Sent`: expanded (its e-mails are queued).
+        if let Outcome::Sent = expand(store, &mailer, job).await? {
+            done += 1;
+        }
+    }
+    Ok(done)
+}
+
+/// Turns one notice into one mail job per recipient and completes it, in one transaction.
+async fn expand(store: &Store, mailer: &Mailer<'_>, job: &Job) -> Result<Outcome, StoreError> {
+    let notice: Notice = match job.payload() {
+        Ok(n) => n,
+        Err(e) => {
+            let why = format!("the job's payload is not a notice (line {}, column {})", e.line(), e.column());
+            tracing::error!(job = job.id, "{why}");
+            return finished(jobs::fail(store, job.id, &why).await, job, Outcome::Failed);
+        }
+    };
+    let mut tx = store.write().await?;
+    let emails = match notices::prepare(&mut tx, &notice).await {
+        Ok(Some(n)) => mailer.emails(&n, job.id),
+        // The ticket (or its follow-up or task) is gone: nothing to tell.
+        Ok(None) => Vec::new(),
+        Err(e) => {
+            drop(tx);
+            tracing::warn!(job = job.id, error = %e, "cannot expand a notice, will retry");
+            return finished(jobs::retry_later(store, job.id, &e.to_string()).await.map(drop), job, Outcome::Retried);
+        }
+    };
+    for email in &emails {
+        jobs::enqueue_mail(&mut tx, email).await?;
+    }
+    let outcome = finished(jobs::complete_in(&mut tx, job.id).await, job, Outcome::Sent)?;
+    if let Outcome::Sent = outcome {
+        tx.commit().await?;
+        tracing::info!(
+            job = job.id,
+            event = notice.event.as_str(),
+            ticket = notice.ticket_id.0,
+            emails = emails.len(),
+            "notice expanded"
+        );
+    }
+    Ok(outcome)
 }
 
 /// The longest one job may take: the whole SMTP conversation, plus a margin.

@@ -10,7 +10,9 @@ pub mod error;
 pub mod forms;
 pub mod helpdesk;
 pub mod i18n;
+pub mod intervention;
 pub mod jobs;
+pub mod notify;
 pub mod pages;
 pub mod query;
 

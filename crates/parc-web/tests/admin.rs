@@ -6,16 +6,15 @@ use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
 use parc_core::permissions::{Grant, Profile};
 use parc_core::{EntityId, UserId};
-use parc_store::entities::{self, EntityInput};
 use parc_store::locations::{self, LocationInput};
 use parc_store::testing::TestDb;
 use parc_store::users::{self, UserInput};
-use parc_store::Actor;
 use parc_web::{AppState, WebConfig};
 use serde_json::{json, Value};
 
+#[macro_use]
 mod common;
-use common::{api, page_get, page_post, send};
+use common::{api, entity, page_get, page_post, send, sys};
 
 /// A county with two schools; a super-admin on the county, an admin of each school, a
 /// teacher in each school, and a room in school B.
@@ -35,25 +34,11 @@ struct World {
     root_session: (String, String),
 }
 
-fn sys() -> Actor {
-    Actor::system("test")
-}
-
 async fn world(db: TestDb) -> World {
     let mut tx = db.store.write().await.unwrap();
-    let mut entity = async |name: &str, parent: Option<EntityId>| {
-        entities::create(
-            &mut tx,
-            &sys(),
-            &EntityInput { name: Some(name.into()), parent_id: parent.map(|p| p.0), comment: None },
-        )
-        .await
-        .unwrap()
-        .id
-    };
-    let county = entity("Conseil départemental", None).await;
-    let school_a = entity("Collège A", Some(county)).await;
-    let school_b = entity("Collège B", Some(county)).await;
+    let county = entity(&mut tx, "Conseil départemental", None).await;
+    let school_a = entity(&mut tx, "Collège A", Some(county)).await;
+    let school_b = entity(&mut tx, "Collège B", Some(county)).await;
     let mut user = async |login: &str, entity: EntityId, grant: Option<Profile>| {
         let u = users::create(
             &mut tx,
@@ -670,29 +655,6 @@ async fn malformed_requests_get_the_error_shape(w: &World) {
     ] {
         assert!(doc["paths"][p].is_object(), "{p} missing from the OpenAPI document");
     }
-}
-
-/// Runs a scenario on SQLite, and on PostgreSQL when one is reachable.
-macro_rules! on_every_backend {
-    ($($name:ident),* $(,)?) => {
-        mod backends {
-            use super::*;
-            $(
-                // Several threads, and the pool closed before the database is dropped: dropping
-                // a `TestDb` blocks its thread, which must not be the only one that can finish
-                // returning connections to the pool.
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    for db in TestDb::all().await {
-                        eprintln!("backend: {}", db.store.backend().name());
-                        let w = world(db).await;
-                        super::$name(&w).await;
-                        w.db.store.close().await;
-                    }
-                }
-            )*
-        }
-    };
 }
 
 on_every_backend!(

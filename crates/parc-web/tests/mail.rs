@@ -7,11 +7,6 @@
 //! Without `python3` + `aiosmtpd` the end-to-end test fails when `CI` is set, and is skipped
 //! (with a loud line on stderr) otherwise.
 
-use std::fs;
-use std::io::Write as _;
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
@@ -20,7 +15,7 @@ use axum::Router;
 use chrono::Utc;
 use parc_core::permissions::{Grant, Profile};
 use parc_core::EntityId;
-use parc_mail::{Email, Security, SmtpSettings};
+use parc_mail::{Email, Security};
 use parc_store::entities::{self, EntityInput};
 use parc_store::jobs::{self, MAIL};
 use parc_store::testing::TestDb;
@@ -32,7 +27,10 @@ use serde_json::{json, Value};
 
 #[allow(dead_code)] // the shared helpers this suite does not need
 mod common;
+#[allow(dead_code)] // the helpers this suite does not need
+mod smtp_sink;
 use common::{page_get, page_post};
+use smtp_sink::{configure, free_port, Sink};
 
 const SECRET: &str = "Tr3s-s3cret-SMTP";
 
@@ -240,102 +238,6 @@ async fn admin_mail_page_form() {
 }
 
 // ---- end to end with a real SMTP server ----
-
-/// A running `smtp_sink.py` (parc-mail's test server), killed on drop.
-struct Sink {
-    child: Child,
-    dir: tempfile::TempDir,
-}
-
-impl Sink {
-    /// Starts the sink on `port`, or returns `None` (test skipped) when aiosmtpd is missing and
-    /// `CI` is not set.
-    fn start(port: u16) -> Option<Sink> {
-        if !aiosmtpd_available() {
-            return None;
-        }
-        let dir = tempfile::tempdir().unwrap();
-        fs::create_dir(dir.path().join("messages")).unwrap();
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../parc-mail/tests/smtp_sink.py");
-        let stderr_path = dir.path().join("stderr.log");
-        let child = Command::new("python3")
-            .arg(script)
-            .args(["--port", &port.to_string(), "--dir"])
-            .arg(dir.path().join("messages"))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(fs::File::create(&stderr_path).unwrap())
-            .spawn()
-            .expect("cannot start python3");
-        let mut sink = Sink { child, dir };
-        let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Some(status) = sink.child.try_wait().unwrap() {
-                panic!("smtp_sink.py exited ({status}):\n{}", fs::read_to_string(&stderr_path).unwrap_or_default());
-            }
-            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-                return Some(sink);
-            }
-            assert!(Instant::now() < deadline, "smtp_sink.py not listening on {addr} after 10 s");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// (envelope recipients, raw message) of each message received, in order.
-    fn received(&self) -> Vec<(Vec<String>, String)> {
-        let dir: PathBuf = self.dir.path().join("messages");
-        (1..)
-            .map(|n| (dir.join(format!("{n}.json")), dir.join(format!("{n}.eml"))))
-            .take_while(|(meta, _)| meta.exists())
-            .map(|(meta, raw)| {
-                let meta: Value = serde_json::from_slice(&fs::read(meta).unwrap()).unwrap();
-                let rcpt =
-                    meta["rcpt_tos"].as_array().unwrap().iter().map(|r| r.as_str().unwrap().to_owned()).collect();
-                (rcpt, String::from_utf8_lossy(&fs::read(raw).unwrap()).into_owned())
-            })
-            .collect()
-    }
-}
-
-impl Drop for Sink {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn aiosmtpd_available() -> bool {
-    let why = match Command::new("python3").args(["-c", "import aiosmtpd"]).stderr(Stdio::null()).status() {
-        Ok(s) if s.success() => return true,
-        Ok(_) => "python3 cannot import aiosmtpd".to_owned(),
-        Err(e) => format!("python3 not found: {e}"),
-    };
-    if std::env::var_os("CI").is_some() {
-        panic!("{why}; the e-mail queue tests need it: python3 -m pip install aiosmtpd");
-    }
-    let _ = writeln!(std::io::stderr(), "\n*** SKIPPED: {why}; python3 -m pip install aiosmtpd ***\n");
-    false
-}
-
-/// A loopback port nothing listens on (now).
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-async fn configure(store: &Store, port: u16, enabled: bool) {
-    let smtp = SmtpSettings {
-        host: "127.0.0.1".into(),
-        port,
-        security: Security::None,
-        from: "Parc <parc@example.org>".into(),
-        timeout_secs: 5,
-        ..SmtpSettings::default()
-    };
-    let mut tx = store.write().await.unwrap();
-    mail_settings::put(&mut tx, &sys(), store.cipher(), enabled, &smtp, None).await.unwrap();
-    tx.commit().await.unwrap();
-}
 
 async fn enqueue(store: &Store, to: &str, subject: &str) -> i64 {
     let email = Email {

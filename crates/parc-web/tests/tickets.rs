@@ -6,22 +6,21 @@
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
-use http_body_util::BodyExt;
 use parc_core::assets::AssetInput;
 use parc_core::helpdesk::TicketStatus;
 use parc_core::permissions::{Grant, Profile, Scope};
 use parc_core::{EntityId, TicketId, UserId};
-use parc_store::entities::{self, EntityInput};
+use parc_store::assets;
+use parc_store::entities;
 use parc_store::helpdesk::{self, TicketInput, TicketQuery};
 use parc_store::testing::TestDb;
 use parc_store::users::{self, UserInput};
-use parc_store::{assets, Actor};
 use parc_web::{AppState, WebConfig};
-use tower::ServiceExt;
 
 #[allow(dead_code)] // the shared helpers this suite does not need
+#[macro_use]
 mod common;
-use common::{page_get, page_post};
+use common::{created_id, csrf_post, entity, page_get, reply, sys, Reply};
 
 /// A county with two schools; a technician of the county, two requesters in school A.
 struct World {
@@ -39,25 +38,11 @@ struct World {
     bob_s: (String, String),
 }
 
-fn sys() -> Actor {
-    Actor::system("test")
-}
-
 async fn world(db: TestDb) -> World {
     let mut tx = db.store.write().await.unwrap();
-    let mut entity = async |name: &str, parent: Option<EntityId>| {
-        entities::create(
-            &mut tx,
-            &sys(),
-            &EntityInput { name: Some(name.into()), parent_id: parent.map(|p| p.0), comment: None },
-        )
-        .await
-        .unwrap()
-        .id
-    };
-    let county = entity("Conseil départemental", None).await;
-    let school_a = entity("Collège A", Some(county)).await;
-    let school_b = entity("Collège B", Some(county)).await;
+    let county = entity(&mut tx, "Conseil départemental", None).await;
+    let school_a = entity(&mut tx, "Collège A", Some(county)).await;
+    let school_b = entity(&mut tx, "Collège B", Some(county)).await;
     let mut user = async |login: &str, name: &str, entity: EntityId, p: Profile| {
         let u = users::create(
             &mut tx,
@@ -88,37 +73,13 @@ async fn world(db: TestDb) -> World {
     World { app: parc_web::router(state), db, county, school_a, school_b, tech, alice, bob, tech_s, alice_s, bob_s }
 }
 
-struct Reply {
-    status: StatusCode,
-    location: Option<String>,
-    body: String,
-}
-
-async fn send(app: &Router, req: Request<Body>) -> Reply {
-    let resp = app.clone().oneshot(req).await.unwrap();
-    let status = resp.status();
-    let location = resp.headers().get(header::LOCATION).map(|v| v.to_str().unwrap().to_owned());
-    let body = String::from_utf8(resp.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
-    Reply { status, location, body }
-}
-
 async fn get(w: &World, uri: &str, s: &(String, String)) -> Reply {
-    send(&w.app, page_get(uri, s)).await
+    reply(&w.app, page_get(uri, s)).await
 }
 
 /// Posts a form with the session's CSRF token added.
 async fn post(w: &World, uri: &str, s: &(String, String), fields: &[(&str, &str)]) -> Reply {
-    let mut all: Vec<(&str, &str)> = vec![("csrf", s.1.as_str())];
-    all.extend_from_slice(fields);
-    send(&w.app, page_post(uri, s, &serde_urlencoded::to_string(&all).unwrap())).await
-}
-
-/// The ticket id a 303 after creation points to.
-fn created_id(r: &Reply) -> TicketId {
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    let loc = r.location.as_deref().unwrap();
-    let id = loc.trim_start_matches("/tickets/").split('?').next().unwrap();
-    TicketId(id.parse().unwrap())
+    reply(&w.app, csrf_post(uri, s, fields)).await
 }
 
 async fn ticket_count(w: &World) -> i64 {
@@ -203,7 +164,7 @@ async fn technician_opens_a_ticket_from_the_form(w: &World) {
     )
     .await;
     let id = created_id(&r);
-    assert!(r.location.as_deref().unwrap().contains("ok=helpdesk.created"));
+    assert!(r.location().contains("ok=helpdesk.created"));
 
     let list = get(w, "/tickets", &w.tech_s).await;
     assert_eq!(list.status, StatusCode::OK, "{}", list.body);
@@ -244,7 +205,7 @@ async fn technician_opens_a_ticket_from_the_form(w: &World) {
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(Body::from(format!("entity_id={entity}&title=Sans+jeton&requester_user_id={alice}")))
         .unwrap();
-    assert_eq!(send(&w.app, req).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(reply(&w.app, req).await.status, StatusCode::FORBIDDEN);
     assert_eq!(ticket_count(w).await, before);
 }
 
@@ -365,7 +326,7 @@ async fn a_requester_follows_but_does_not_change(w: &World) {
 
     let r = post(w, &format!("/tickets/{id}/followups"), &w.alice_s, &[("body", "Toujours rien ce matin.")]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    assert_eq!(r.location.as_deref(), Some(format!("/tickets/{id}?ok=helpdesk.followup_saved").as_str()));
+    assert_eq!(r.location(), format!("/tickets/{id}?ok=helpdesk.followup_saved"));
     let page = get(w, &format!("/tickets/{id}"), &w.alice_s).await;
     assert!(page.body.contains("Toujours rien ce matin."));
     // An empty follow-up is refused on the page, with the message.
@@ -504,26 +465,6 @@ async fn a_forbidden_transition_changes_nothing(w: &World) {
     let page = get(w, &format!("/tickets/{id}"), &w.tech_s).await;
     assert!(page.body.contains("Théo Technicien"));
     assert!(page.body.contains("En attente"));
-}
-
-/// Runs a scenario on SQLite, and on PostgreSQL when one is reachable.
-macro_rules! on_every_backend {
-    ($($name:ident),* $(,)?) => {
-        mod backends {
-            use super::*;
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    for db in TestDb::all().await {
-                        eprintln!("backend: {}", db.store.backend().name());
-                        let w = world(db).await;
-                        super::$name(&w).await;
-                        w.db.store.close().await;
-                    }
-                }
-            )*
-        }
-    };
 }
 
 on_every_backend!(

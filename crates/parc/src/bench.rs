@@ -5,7 +5,7 @@
 use crate::config::Config;
 use anyhow::{Context, Result};
 use axum::body::Body;
-use axum::http::Request;
+use axum::http::{Method, Request};
 use clap::Subcommand;
 use http_body_util::BodyExt;
 use parc_core::assets::AssetInput;
@@ -27,6 +27,15 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 200)]
         iterations: usize,
     },
+    /// Seed tickets (up to --tickets) with follow-ups and tasks, then report p50/p99 of ticket
+    /// lists, the ticket page, hotline suggestions and ticket creation.
+    Helpdesk {
+        #[arg(long, default_value_t = 1_000_000)]
+        tickets: usize,
+        /// Requests per scenario.
+        #[arg(long, default_value_t = 200)]
+        iterations: usize,
+    },
     /// Post N distinct OCS inventories over HTTP, then re-post each with one upgrade; report
     /// inventories/s and p50/p99 of both phases (use an empty database).
     Inventory {
@@ -44,11 +53,29 @@ pub enum BenchCommand {
 const SCHOOLS: usize = 20;
 
 /// The URL of a scenario's i-th request.
-type UrlFor = Box<dyn Fn(usize) -> String>;
+pub(crate) type UrlFor = Box<dyn Fn(usize) -> String>;
+
+/// A scenario's i-th request: method, URI and JSON body (if any).
+pub(crate) type RequestFor = Box<dyn Fn(usize) -> (Method, String, Option<String>)>;
+
+/// A named series of requests whose latencies are measured.
+pub(crate) struct Scenario {
+    pub name: String,
+    pub request: RequestFor,
+}
+
+/// GET requests to the URLs `url` gives.
+pub(crate) fn get(url: UrlFor) -> RequestFor {
+    Box::new(move |i| (Method::GET, url(i), None))
+}
 
 pub async fn run(cmd: BenchCommand, cfg: &Config) -> Result<()> {
     let (count, iterations) = match cmd {
         BenchCommand::Assets { count, iterations } => (count, iterations),
+        BenchCommand::Helpdesk { tickets, iterations } => {
+            let store = crate::open_store(cfg).await?;
+            return crate::bench_helpdesk::run(store, tickets, iterations).await;
+        }
         BenchCommand::Inventory { machines, software, concurrency } => {
             let store = crate::open_store(cfg).await?;
             return crate::bench_inventory::run(store, machines, software, concurrency).await;
@@ -67,13 +94,7 @@ pub async fn run(cmd: BenchCommand, cfg: &Config) -> Result<()> {
 
     let state = parc_web::AppState::new(store.clone(), parc_web::WebConfig::default()).await?;
     let app = parc_web::router(state);
-    let session = {
-        let mut tx = store.write().await?;
-        let (u, _) = users::by_login(&mut tx, "bench").await?.context("bench user")?;
-        let (s, _) = users::create_session(&mut tx, u.id, chrono::Duration::hours(1)).await?;
-        tx.commit().await?;
-        s
-    };
+    let session = bench_session(&store).await?;
 
     let e0 = entity_ids[3].0;
     let scenarios: Vec<(&str, UrlFor)> = vec![
@@ -94,24 +115,47 @@ pub async fn run(cmd: BenchCommand, cfg: &Config) -> Result<()> {
         ("search: serial fragment", Box::new(|i| format!("/api/v1/search?q=SN{:05}", (i * 31) % 99_999))),
         ("search: name fragment", Box::new(|i| format!("/api/v1/search?q=pc-{:04}", (i * 13) % 9_999))),
     ];
+    let scenarios: Vec<Scenario> =
+        scenarios.into_iter().map(|(name, url)| Scenario { name: name.to_owned(), request: get(url) }).collect();
+    measure(&app, &token, &session, &scenarios, iterations).await?;
+    if let Some(rss) = rss_mb() {
+        println!("process RSS after the run: {rss:.1} MB");
+    }
+    store.close().await;
+    Ok(())
+}
+
+/// Sends each scenario's requests through the in-process router (API calls with the bearer
+/// `token`, pages with the `session` cookie), after 5 warm-up requests, and prints p50/p99/max.
+/// Any non-2xx answer stops the bench.
+pub(crate) async fn measure(
+    app: &axum::Router,
+    token: &str,
+    session: &str,
+    scenarios: &[Scenario],
+    iterations: usize,
+) -> Result<()> {
     println!("{:<42} {:>9} {:>9} {:>9}", "scenario", "p50 ms", "p99 ms", "max ms");
-    for (name, url) in &scenarios {
+    for s in scenarios {
         let mut times = Vec::with_capacity(iterations);
         for i in 0..iterations + 5 {
-            let uri = url(i);
-            let mut req = Request::get(&uri);
+            let (method, uri, body) = (s.request)(i);
+            let mut req = Request::builder().method(method).uri(&uri);
             if uri.starts_with("/api/") {
                 req = req.header("authorization", format!("Bearer {token}"));
             } else {
                 req = req.header("cookie", format!("parc_session={session}"));
             }
-            let req = req.body(Body::empty())?;
+            let req = match body {
+                Some(json) => req.header("content-type", "application/json").body(Body::from(json))?,
+                None => req.body(Body::empty())?,
+            };
             let start = Instant::now();
             let resp = app.clone().oneshot(req).await?;
             let status = resp.status();
-            let _ = resp.into_body().collect().await?;
+            let bytes = resp.into_body().collect().await?.to_bytes();
             let took = start.elapsed();
-            anyhow::ensure!(status.is_success(), "{uri}: HTTP {status}");
+            anyhow::ensure!(status.is_success(), "{uri}: HTTP {status}: {}", String::from_utf8_lossy(&bytes));
             if i >= 5 {
                 times.push(took); // the first requests warm the caches
             }
@@ -120,16 +164,12 @@ pub async fn run(cmd: BenchCommand, cfg: &Config) -> Result<()> {
         let p = |q: f64| ms(times[((times.len() as f64 * q).ceil() as usize).saturating_sub(1).min(times.len() - 1)]);
         println!(
             "{:<42} {:>9.2} {:>9.2} {:>9.2}",
-            name,
+            s.name,
             p(0.50),
             p(0.99),
             ms(*times.last().unwrap_or(&Duration::ZERO))
         );
     }
-    if let Some(rss) = rss_mb() {
-        println!("process RSS after the run: {rss:.1} MB");
-    }
-    store.close().await;
     Ok(())
 }
 
@@ -181,7 +221,7 @@ pub(crate) async fn ensure_entities(store: &parc_store::Store) -> Result<(Entity
 }
 
 /// Adds assets until the bench entities hold `count`, in transactions of 5000.
-async fn seed(store: &parc_store::Store, entity_ids: &[EntityId], count: usize) -> Result<usize> {
+pub(crate) async fn seed(store: &parc_store::Store, entity_ids: &[EntityId], count: usize) -> Result<usize> {
     let mut c = store.read().await?;
     let scope =
         parc_core::permissions::Scope { full: entity_ids.iter().copied().collect(), own_only: Default::default() };
@@ -256,7 +296,16 @@ async fn seed(store: &parc_store::Store, entity_ids: &[EntityId], count: usize) 
     Ok(n)
 }
 
-async fn bench_token(store: &parc_store::Store, root: EntityId) -> Result<String> {
+/// A one-hour session of the bench user (made by [`bench_token`]) for HTML pages.
+pub(crate) async fn bench_session(store: &parc_store::Store) -> Result<String> {
+    let mut tx = store.write().await?;
+    let (u, _) = users::by_login(&mut tx, "bench").await?.context("bench user")?;
+    let (s, _) = users::create_session(&mut tx, u.id, chrono::Duration::hours(1)).await?;
+    tx.commit().await?;
+    Ok(s)
+}
+
+pub(crate) async fn bench_token(store: &parc_store::Store, root: EntityId) -> Result<String> {
     let mut tx = store.write().await?;
     let actor = Actor::system("bench");
     let user = match users::by_login(&mut tx, "bench").await? {

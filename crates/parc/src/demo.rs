@@ -19,8 +19,12 @@
 //! | 230-232 | 192.168.230-232.0/24 | the three collèges (switches .2-.3, server .5, computers from .20) |
 //! | 2500 | DHCP | public terminals of the library |
 //!
-//! The content is deterministic (a seeded generator, no clock): IMEIs, ICCIDs, serials and MAC
-//! addresses are unique and valid (Luhn check digits computed). Everything is written in ONE
+//! The helpdesk gets a category tree, a support group per authority, anonymous QR reports in the
+//! schools and the library, and eight tickets at every stage of their life (two with an on-site
+//! appointment next Monday).
+//!
+//! The content is deterministic (a seeded generator; only the tickets' dates follow the clock):
+//! IMEIs, ICCIDs, serials and MAC addresses are unique and valid (Luhn check digits computed). Everything is written in ONE
 //! transaction through the same validation and audit as the user interface.
 
 use anyhow::{bail, Context, Result};
@@ -86,6 +90,7 @@ pub async fn load(store: &Store, root: EntityId, password: &str) -> Result<DemoS
         entities: 0,
         locations: 0,
         assets: 0,
+        by_name: HashMap::new(),
     };
     b.entities().await?;
     b.users().await?;
@@ -99,6 +104,7 @@ pub async fn load(store: &Store, root: EntityId, password: &str) -> Result<DemoS
     b.town_services().await?;
     b.settings().await?;
     b.inventories().await?;
+    b.helpdesk().await?;
 
     let summary = DemoSummary {
         entities: b.entities,
@@ -757,6 +763,8 @@ struct Builder<'a> {
     entities: usize,
     locations: usize,
     assets: usize,
+    /// Every demo asset by name (the helpdesk's tickets link some).
+    by_name: HashMap<String, AssetId>,
 }
 
 impl Builder<'_> {
@@ -941,6 +949,7 @@ impl Builder<'_> {
             .await
             .with_context(|| format!("cannot store demo asset '{name}'"))?;
         self.assets += 1;
+        self.by_name.insert(name, id);
         Ok(id)
     }
 
@@ -1319,6 +1328,108 @@ impl Builder<'_> {
         }
         s.hotline_number = HOTLINE_NUMBER.to_owned();
         parc_store::settings::put(&mut self.tx, &self.actor, &s).await.context("cannot save the demo settings")?;
+        Ok(())
+    }
+
+    // ---- the helpdesk ----
+
+    /// Ticket categories (on the root, shared by everyone), a support group per authority,
+    /// anonymous QR reports for the schools and the library, and tickets at every stage of their
+    /// life: new, assigned, planned with an on-site appointment, pending, solved, closed and rated.
+    async fn helpdesk(&mut self) -> Result<()> {
+        use parc_core::helpdesk::TicketStatus;
+        use parc_store::helpdesk::{self, CategoryInput, GroupInput, TaskInput, TicketInput};
+        let root = self.root.0;
+        let mut categories: HashMap<&str, i64> = HashMap::new();
+        for (parent, name) in DEMO_CATEGORIES {
+            let input = CategoryInput {
+                entity_id: Some(root),
+                parent_id: parent.map(|p| categories[p]),
+                name: Some((*name).to_owned()),
+                comment: None,
+            };
+            let cat = helpdesk::create_category(&mut self.tx, &self.actor, &input).await?;
+            categories.insert(name, cat.id.0);
+        }
+        for (e, name, members) in [
+            (E::Dep, "Support DSI", &["tech.dsi", "hotline"][..]),
+            (E::Dc, "Support collèges", &["tech.colleges"][..]),
+            (E::Hdv, "Informatique mairie", &["tech.mairie", "tech.telecom", "hotline.mairie"][..]),
+        ] {
+            let member_ids = members.iter().map(|m| self.user(m).map(|u| u.0)).collect::<Result<Vec<_>>>()?;
+            let input = GroupInput {
+                entity_id: Some(self.entity(e)?.0),
+                name: Some(name.into()),
+                comment: None,
+                member_ids: Some(member_ids),
+            };
+            helpdesk::create_group(&mut self.tx, &self.actor, &input).await?;
+        }
+        for e in [E::Jm, E::Mc, E::Lm, E::Med] {
+            let id = self.entity(e)?;
+            helpdesk::put_entity_settings(&mut self.tx, &self.actor, id, None, Some(true)).await?;
+        }
+        let tree = parc_store::entities::tree(&mut self.tx).await?;
+        let cfg = helpdesk::config(&mut self.tx).await?;
+        let monday = next_monday_9am();
+        for (n, d) in DEMO_TICKETS.iter().enumerate() {
+            let asset_ids = match d.asset {
+                Some(name) => {
+                    vec![self.by_name.get(name).copied().with_context(|| format!("demo: no asset {name}"))?.0]
+                }
+                None => Vec::new(),
+            };
+            let input = TicketInput {
+                entity_id: Some(self.entity(d.e)?.0),
+                kind: Some(if d.request { "request" } else { "incident" }.into()),
+                title: Some(d.title.into()),
+                description: Some(d.description.into()),
+                requester_user_id: d.requester.map(|r| self.user(r)).transpose()?.map(|u| u.0),
+                requester_name: d.caller.map(|(name, _)| name.into()),
+                requester_phone: d.caller.map(|(_, phone)| phone.into()),
+                category_id: Some(categories[d.category]),
+                urgency: Some(d.urgency),
+                impact: Some(d.impact),
+                assignee_user_id: d.technician.map(|t| self.user(t)).transpose()?.map(|u| u.0),
+                asset_ids: Some(asset_ids),
+                source: Some(if d.caller.is_some() { "hotline" } else { "web" }.into()),
+                ..Default::default()
+            };
+            let t = helpdesk::create(&mut self.tx, &self.actor, &cfg, &tree, &input)
+                .await
+                .with_context(|| format!("demo ticket '{}'", d.title))?;
+            for (private, body) in d.followups {
+                helpdesk::add_followup(&mut self.tx, &self.actor, t.id, body, *private).await?;
+            }
+            let tech = d.technician.map(|t| self.user(t)).transpose()?.map(|u| u.0);
+            if let (Some(minutes), Some(tech)) = (d.minutes, tech) {
+                let planned = d.on_site.then(|| monday + chrono::Duration::days(n as i64 % 4));
+                let task = TaskInput {
+                    description: Some(d.task.unwrap_or("Diagnostic et intervention.").into()),
+                    technician_user_id: Some(tech),
+                    on_site: Some(d.on_site),
+                    hardware_needed: d.hardware.map(Into::into),
+                    duration_minutes: Some(minutes),
+                    planned_start: planned.map(parc_store::fmt_time),
+                    planned_end: planned.map(|p| parc_store::fmt_time(p + chrono::Duration::hours(1))),
+                    ..Default::default()
+                };
+                helpdesk::save_task(&mut self.tx, &self.actor, &tree, t.id, None, &task).await?;
+            }
+            let mut status = helpdesk::get(&mut self.tx, t.id).await?.context("demo ticket")?.status;
+            for step in d.path {
+                let to: TicketStatus = step.parse().map_err(|_| anyhow::anyhow!("demo: bad status {step}"))?;
+                if to == status {
+                    continue;
+                }
+                let solution = (to == TicketStatus::Solved).then_some(d.solution.unwrap_or("Problème résolu."));
+                helpdesk::set_status(&mut self.tx, &self.actor, &cfg, &tree, t.id, to, solution).await?;
+                status = to;
+            }
+            if let Some(stars) = d.rating {
+                helpdesk::rate(&mut self.tx, &self.actor, t.id, stars, Some("Merci pour la rapidité !")).await?;
+            }
+        }
         Ok(())
     }
 
@@ -2015,6 +2126,198 @@ impl Builder<'_> {
         .await?;
         Ok(())
     }
+}
+
+/// The demo's ticket categories, parents first: (parent, name).
+const DEMO_CATEGORIES: &[(Option<&str>, &str)] = &[
+    (None, "Poste de travail"),
+    (Some("Poste de travail"), "Panne matérielle"),
+    (Some("Poste de travail"), "Logiciel"),
+    (None, "Impression"),
+    (None, "Réseau"),
+    (Some("Réseau"), "Brassage"),
+    (Some("Réseau"), "Wi-Fi"),
+    (None, "Téléphonie"),
+    (Some("Téléphonie"), "Poste fixe"),
+    (Some("Téléphonie"), "Mobile"),
+    (None, "Comptes et accès"),
+];
+
+/// One demo ticket and the life it has had so far.
+struct DemoTicket {
+    e: E,
+    request: bool,
+    title: &'static str,
+    description: &'static str,
+    /// A user requester, or else a caller without an account (name, phone).
+    requester: Option<&'static str>,
+    caller: Option<(&'static str, &'static str)>,
+    category: &'static str,
+    urgency: i64,
+    impact: i64,
+    asset: Option<&'static str>,
+    technician: Option<&'static str>,
+    /// (private, text)
+    followups: &'static [(bool, &'static str)],
+    /// Time spent on its task, when it has one; `on_site` books it next week.
+    minutes: Option<i64>,
+    on_site: bool,
+    task: Option<&'static str>,
+    hardware: Option<&'static str>,
+    /// Statuses it went through after creation.
+    path: &'static [&'static str],
+    solution: Option<&'static str>,
+    rating: Option<i64>,
+}
+
+const T: DemoTicket = DemoTicket {
+    e: E::Dep,
+    request: false,
+    title: "",
+    description: "",
+    requester: None,
+    caller: None,
+    category: "Poste de travail",
+    urgency: 3,
+    impact: 3,
+    asset: None,
+    technician: None,
+    followups: &[],
+    minutes: None,
+    on_site: false,
+    task: None,
+    hardware: None,
+    path: &[],
+    solution: None,
+    rating: None,
+};
+
+const DEMO_TICKETS: &[DemoTicket] = &[
+    DemoTicket {
+        title: "L'imprimante de l'accueil affiche « bourrage papier »",
+        description: "Plus aucune impression depuis ce matin, le voyant orange clignote.",
+        requester: Some("a.lambert"),
+        category: "Impression",
+        urgency: 4,
+        asset: Some("DEP-ACC-IMP01"),
+        ..T
+    },
+    DemoTicket {
+        e: E::Jm,
+        title: "Le PC 1 du CDI ne démarre plus",
+        description: "Écran noir, le ventilateur tourne. Les élèves utilisent le poste 2 en attendant.",
+        requester: Some("cpe.jeanmoulin"),
+        category: "Panne matérielle",
+        asset: Some("JM-CDI-PC01"),
+        technician: Some("tech.colleges"),
+        followups: &[
+            (false, "Je passe jeudi matin avec une alimentation de rechange."),
+            (true, "Alim probablement HS (même lot que MC)."),
+        ],
+        minutes: Some(45),
+        on_site: true,
+        task: Some("Remplacer l'alimentation et vérifier le disque."),
+        hardware: Some("Alimentation 260 W HP ProDesk 400"),
+        path: &["planned"],
+        ..T
+    },
+    DemoTicket {
+        e: E::Ec,
+        title: "Téléphone du guichet 2 sans tonalité",
+        description: "Appel reçu à la hotline : le poste ne donne plus de tonalité depuis le déménagement du bureau.",
+        caller: Some(("Nadia Henry", "01 47 10 10 21")),
+        category: "Poste fixe",
+        urgency: 4,
+        impact: 2,
+        technician: Some("tech.telecom"),
+        followups: &[(false, "Le câble était débranché de la prise murale, remis en place.")],
+        minutes: Some(20),
+        path: &["solved"],
+        solution: Some("Câble du poste rebranché sur la prise murale, tonalité revenue."),
+        ..T
+    },
+    DemoTicket {
+        e: E::St,
+        request: true,
+        title: "Création d'un compte pour un saisonnier",
+        description:
+            "Arrivée de Lucas Perret lundi aux services techniques, besoin d'une session et d'une adresse e-mail.",
+        requester: Some("p.garnier"),
+        category: "Comptes et accès",
+        urgency: 2,
+        impact: 1,
+        technician: Some("tech.mairie"),
+        followups: &[(false, "En attente de la fiche d'arrivée signée par la DRH.")],
+        path: &["pending"],
+        ..T
+    },
+    DemoTicket {
+        e: E::Mc,
+        title: "Wi-Fi très lent en salle des professeurs",
+        description: "Les enseignants n'arrivent plus à ouvrir l'ENT entre 10h et 11h.",
+        requester: Some("cpe.mariecurie"),
+        category: "Wi-Fi",
+        urgency: 3,
+        impact: 4,
+        technician: Some("tech.colleges"),
+        path: &["assigned"],
+        ..T
+    },
+    DemoTicket {
+        e: E::Med,
+        title: "Poste public : écran qui clignote",
+        description: "Signalé par un usager via le QR code de l'étiquette.",
+        caller: Some(("Jean Dupuis", "06 12 34 56 78")),
+        category: "Panne matérielle",
+        urgency: 2,
+        impact: 2,
+        ..T
+    },
+    DemoTicket {
+        e: E::Acc,
+        title: "Imprimante de l'accueil : toner vide",
+        description: "Message « toner bas » puis plus d'impression.",
+        requester: Some("m.lambert"),
+        category: "Impression",
+        urgency: 3,
+        impact: 2,
+        asset: Some("ACC-IMP01"),
+        technician: Some("tech.mairie"),
+        minutes: Some(15),
+        path: &["solved", "closed"],
+        solution: Some("Toner remplacé (stock du service)."),
+        rating: Some(5),
+        ..T
+    },
+    DemoTicket {
+        e: E::Lm,
+        title: "Prise réseau morte en salle 12",
+        description: "Le poste de la salle 12 n'a plus de réseau, la prise murale est peut-être à rebrasser.",
+        requester: Some("cpe.louisemichel"),
+        category: "Brassage",
+        urgency: 3,
+        impact: 3,
+        technician: Some("tech.colleges"),
+        minutes: Some(60),
+        on_site: true,
+        task: Some("Tester la prise au testeur et rebrasser dans la baie."),
+        hardware: Some("Testeur de câble, cordons RJ45"),
+        path: &["planned"],
+        ..T
+    },
+];
+
+/// 9:00 (Paris) on the Monday after today: when the demo's on-site appointments are booked.
+fn next_monday_9am() -> chrono::DateTime<chrono::Utc> {
+    use chrono::{Datelike, TimeZone};
+    let today = chrono::Utc::now().with_timezone(&chrono_tz::Europe::Paris).date_naive();
+    let ahead = 7 - i64::from(today.weekday().num_days_from_monday());
+    let monday = today + chrono::Duration::days(ahead);
+    let nine = monday.and_hms_opt(9, 0, 0).unwrap_or_default();
+    chrono_tz::Europe::Paris
+        .from_local_datetime(&nine)
+        .earliest()
+        .map_or_else(chrono::Utc::now, |t| t.with_timezone(&chrono::Utc))
 }
 
 #[cfg(test)]

@@ -392,7 +392,9 @@ fn format_end(t: NaiveTime) -> String {
     }
 }
 
-fn format_interval(start: NaiveTime, end: NaiveTime) -> String {
+/// An opening interval as written in forms and messages: "08:30-12:00" (seconds only when
+/// there are some; an interval ending at midnight ends at "24:00").
+pub fn format_interval(start: NaiveTime, end: NaiveTime) -> String {
     format!("{}-{}", format_time(start), format_end(end))
 }
 

@@ -34,8 +34,8 @@ pub mod sla;
 pub mod status;
 
 pub use calendar::{
-    alsace_moselle_extra_holidays, easter_sunday, french_public_holidays, BusinessCalendar, OpeningInterval,
-    MAX_SEARCH_DAYS, WEEKDAY_KEYS,
+    alsace_moselle_extra_holidays, easter_sunday, format_interval, french_public_holidays, BusinessCalendar,
+    OpeningInterval, MAX_SEARCH_DAYS, WEEKDAY_KEYS,
 };
 pub use priority::{is_level, is_priority, PriorityError, PriorityMatrix, MAJOR_PRIORITY, MAX_LEVEL, MIN_LEVEL};
 pub use sla::{

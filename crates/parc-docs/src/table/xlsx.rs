@@ -183,51 +183,99 @@ fn date_time(dt: &ExcelDateTime) -> String {
 const MAX_COLUMN_WIDTH: usize = 60;
 const MIN_COLUMN_WIDTH: usize = 8;
 
-/// Writes a one-sheet `.xlsx`: bold frozen header row with an autofilter,
-/// column widths fitted to the content (between 8 and 60 characters), every
-/// cell written as a string so nothing is ever evaluated as a formula.
-/// `sheet_name` is adapted to Excel's rules (31 characters, no `[]:*?/\`).
-pub fn write_xlsx(sheet_name: &str, headers: &[String], rows: &[Vec<String>]) -> Result<Vec<u8>, DocError> {
-    let error = |e: rust_xlsxwriter::XlsxError| DocError::Xlsx(e.to_string());
-    let too_big = || DocError::Xlsx("too many rows or columns for a worksheet".into());
+/// One cell of a sheet to write.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Cell<'a> {
+    /// Text, never evaluated as a formula; an empty text leaves the cell empty.
+    Text(&'a str),
+    /// A number in the general format (counts).
+    Number(f64),
+    /// A number shown with two decimals (hours, averages).
+    Decimal(f64),
+}
 
+/// One worksheet: a header row and data rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sheet<'a> {
+    /// Adapted to Excel's rules (31 characters, no `[]:*?/\`).
+    pub name: &'a str,
+    pub headers: &'a [String],
+    pub rows: Vec<Vec<Cell<'a>>>,
+}
+
+/// Writes a one-sheet `.xlsx` of text cells: see [`write_workbook`].
+pub fn write_xlsx(sheet_name: &str, headers: &[String], rows: &[Vec<String>]) -> Result<Vec<u8>, DocError> {
+    let rows = rows.iter().map(|r| r.iter().map(|c| Cell::Text(c)).collect()).collect();
+    write_workbook(&[Sheet { name: sheet_name, headers, rows }])
+}
+
+/// Writes an `.xlsx` with one worksheet per [`Sheet`]: bold frozen header
+/// row with an autofilter, column widths fitted to the content (between 8
+/// and 60 characters), text never evaluated as a formula, numbers as numbers.
+pub fn write_workbook(sheets: &[Sheet<'_>]) -> Result<Vec<u8>, DocError> {
     let mut workbook = Workbook::new();
-    let sheet = workbook.add_worksheet();
-    sheet.set_name(sheet_title(sheet_name)).map_err(error)?;
     let bold = Format::new().set_bold();
+    let decimal = Format::new().set_num_format("0.00");
+    for sheet in sheets {
+        fill_sheet(workbook.add_worksheet(), sheet, &bold, &decimal)?;
+    }
+    workbook.save_to_buffer().map_err(xlsx_write_error)
+}
+
+fn xlsx_write_error(e: rust_xlsxwriter::XlsxError) -> DocError {
+    DocError::Xlsx(e.to_string())
+}
+
+fn fill_sheet(
+    ws: &mut rust_xlsxwriter::Worksheet,
+    sheet: &Sheet<'_>,
+    bold: &Format,
+    decimal: &Format,
+) -> Result<(), DocError> {
+    let error = xlsx_write_error;
+    let too_big = || DocError::Xlsx("too many rows or columns for a worksheet".into());
+    ws.set_name(sheet_title(sheet.name)).map_err(error)?;
 
     // Header text plus room for the autofilter button.
-    let mut widths: Vec<usize> = headers.iter().map(|h| text_width(h) + 3).collect();
-    for (col, header) in headers.iter().enumerate() {
+    let mut widths: Vec<usize> = sheet.headers.iter().map(|h| text_width(h) + 3).collect();
+    for (col, header) in sheet.headers.iter().enumerate() {
         let col = u16::try_from(col).map_err(|_| too_big())?;
-        sheet.write_string_with_format(0, col, header, &bold).map_err(error)?;
+        ws.write_string_with_format(0, col, header, bold).map_err(error)?;
     }
-    for (r, row) in rows.iter().enumerate() {
+    for (r, row) in sheet.rows.iter().enumerate() {
         let r = u32::try_from(r + 1).map_err(|_| too_big())?;
         for (col, cell) in row.iter().enumerate() {
-            if cell.is_empty() {
-                continue;
-            }
+            let width = match cell {
+                Cell::Text("") => continue,
+                Cell::Text(t) => text_width(t),
+                Cell::Number(n) => n.to_string().len(),
+                Cell::Decimal(n) => format!("{n:.2}").len(),
+            };
             if col >= widths.len() {
                 widths.resize(col + 1, 0);
             }
-            widths[col] = widths[col].max(text_width(cell));
+            widths[col] = widths[col].max(width);
             let col = u16::try_from(col).map_err(|_| too_big())?;
-            sheet.write_string(r, col, cell).map_err(error)?;
+            match cell {
+                Cell::Text(t) => ws.write_string(r, col, *t).map(|_| ()),
+                Cell::Number(n) => ws.write_number(r, col, *n).map(|_| ()),
+                Cell::Decimal(n) => ws.write_number_with_format(r, col, *n, decimal).map(|_| ()),
+            }
+            .map_err(error)?;
         }
     }
-    if let Some(last_col) = headers.len().checked_sub(1) {
+    if let Some(last_col) = sheet.headers.len().checked_sub(1) {
         let last_col = u16::try_from(last_col).map_err(|_| too_big())?;
-        let last_row = u32::try_from(rows.len()).map_err(|_| too_big())?;
-        sheet.set_freeze_panes(1, 0).map_err(error)?;
-        sheet.autofilter(0, 0, last_row, last_col).map_err(error)?;
+        let last_row = u32::try_from(sheet.rows.len()).map_err(|_| too_big())?;
+        ws.set_freeze_panes(1, 0).map_err(error)?;
+        ws.autofilter(0, 0, last_row, last_col).map_err(error)?;
     }
     for (col, width) in widths.into_iter().enumerate() {
         let col = u16::try_from(col).map_err(|_| too_big())?;
         let width = width.clamp(MIN_COLUMN_WIDTH, MAX_COLUMN_WIDTH);
-        sheet.set_column_width(col, width as f64 + 1.0).map_err(error)?;
+        ws.set_column_width(col, width as f64 + 1.0).map_err(error)?;
     }
-    workbook.save_to_buffer().map_err(error)
+    Ok(())
 }
 
 /// Characters of the longest line of a cell.
@@ -292,6 +340,28 @@ mod tests {
             ]
         );
         assert_eq!(sheet_title("Matériel: 2025/Q1"), "Matériel_ 2025_Q1");
+    }
+
+    #[test]
+    fn workbook_with_numbers() {
+        let (h1, h2) = (strings(&["Technicien", "janv. 2026", "Total"]), strings(&["Mois", "Ouverts"]));
+        let sheets = [
+            Sheet {
+                name: "Temps/technicien",
+                headers: &h1,
+                rows: vec![vec![Cell::Text("Anne"), Cell::Decimal(0.75), Cell::Decimal(1.5)], vec![Cell::Text("=1+1")]],
+            },
+            Sheet { name: "Tickets", headers: &h2, rows: vec![vec![Cell::Text("2026-01"), Cell::Number(12.0)]] },
+        ];
+        let bytes = write_workbook(&sheets).unwrap();
+        let mut wb: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).unwrap();
+        assert_eq!(wb.sheet_names(), ["Temps_technicien", "Tickets"]);
+        let r = wb.worksheet_range("Temps_technicien").unwrap();
+        assert_eq!(r.get_value((0, 1)), Some(&calamine::Data::String("janv. 2026".into())));
+        assert_eq!(r.get_value((1, 1)), Some(&calamine::Data::Float(0.75)));
+        assert_eq!(r.get_value((2, 0)), Some(&calamine::Data::String("=1+1".into())), "text, not a formula");
+        let r = wb.worksheet_range("Tickets").unwrap();
+        assert_eq!(r.get_value((1, 1)), Some(&calamine::Data::Float(12.0)));
     }
 
     /// A workbook with typed cells, as users' spreadsheets have, and

@@ -92,6 +92,26 @@ fn category_fields(x: &Category) -> Vec<(&'static str, Option<String>)> {
     ]
 }
 
+/// Whether category `cat` is `ancestor` or lies somewhere below it.
+async fn is_within(c: &mut AnyConnection, cat: CategoryId, ancestor: CategoryId) -> Result<bool> {
+    let mut cur = Some(cat);
+    for _ in 0..100 {
+        match cur {
+            None => return Ok(false),
+            Some(id) if id == ancestor => return Ok(true),
+            Some(id) => {
+                let row: Option<(Option<i64>,)> =
+                    sqlx::query_as("SELECT parent_id FROM ticket_categories WHERE id = $1")
+                        .bind(id.0)
+                        .fetch_optional(&mut *c)
+                        .await?;
+                cur = row.and_then(|r| r.0).map(CategoryId);
+            }
+        }
+    }
+    Ok(true)
+}
+
 async fn check_category(
     c: &mut AnyConnection,
     i: &CategoryInput,
@@ -116,7 +136,11 @@ async fn check_category(
     if let (Some(p), Some(ent)) = (parent, entity) {
         match category(c, p).await? {
             Some(pc) if pc.entity_id == ent => {
-                if old.is_some_and(|o| o.id == p || pc.path.split(" > ").count() > 10) {
+                let inside = match old {
+                    Some(o) => is_within(c, p, o.id).await?,
+                    None => false,
+                };
+                if inside || pc.path.split(" > ").count() > 10 {
                     e.add("parent_id", "cycle", "a category cannot be inside itself");
                 }
             }
@@ -184,8 +208,19 @@ pub async fn update_category(
     Ok(new)
 }
 
+/// Deletes an unused category: one that tickets name or that holds other categories is refused
+/// (`Conflict`), since deleting it would silently strip tickets of their category.
 pub async fn delete_category(c: &mut AnyConnection, actor: &Actor, id: CategoryId) -> Result<()> {
     let old = category(c, id).await?.ok_or(StoreError::NotFound)?;
+    for (sql, why) in [
+        ("SELECT 1 FROM tickets WHERE category_id = $1 LIMIT 1", "tickets use this category"),
+        ("SELECT 1 FROM ticket_categories WHERE parent_id = $1 LIMIT 1", "this category holds other categories"),
+    ] {
+        let found: Option<(i64,)> = sqlx::query_as(sql).bind(id.0).fetch_optional(&mut *c).await?;
+        if found.is_some() {
+            return Err(StoreError::Conflict(why.into()));
+        }
+    }
     sqlx::query("DELETE FROM ticket_categories WHERE id = $1")
         .bind(id.0)
         .execute(&mut *c)

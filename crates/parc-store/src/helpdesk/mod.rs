@@ -7,10 +7,18 @@
 //! module applies them inside the caller's transaction and keeps the SLA deadlines they compute
 //! in columns, so lists filter at-risk and breached tickets in SQL.
 
+pub mod bulk;
 mod catalog;
+mod documents;
+pub mod notify;
+mod planning;
+pub mod reports;
+pub mod suggest;
 mod tickets;
 
 pub use catalog::*;
+pub use documents::*;
+pub use planning::*;
 pub use tickets::*;
 
 use crate::{audit, now, Actor, Result};

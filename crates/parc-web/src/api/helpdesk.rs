@@ -330,6 +330,7 @@ async fn task_add(ctx: Ctx, ApiPath(id): ApiPath<i64>, ApiJson(input): ApiJson<T
     let (t, _) = visible_ticket(&ctx, &mut tx, TicketId(id)).await?;
     require_handler(&ctx, &t)?;
     let k = helpdesk::save_task(&mut tx, &ctx.actor(), &ctx.tree, t.id, None, &input).await?;
+    crate::intervention::mail_sheet_if_due(&ctx, &mut tx, None, &k).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(k)).into_response())
 }
@@ -346,7 +347,9 @@ async fn task_update(
     let mut tx = ctx.state.store.write().await?;
     let (t, _) = visible_ticket(&ctx, &mut tx, TicketId(id)).await?;
     require_handler(&ctx, &t)?;
+    let before = helpdesk::task(&mut tx, TaskId(task_id)).await?;
     let k = helpdesk::save_task(&mut tx, &ctx.actor(), &ctx.tree, t.id, Some(TaskId(task_id)), &input).await?;
+    crate::intervention::mail_sheet_if_due(&ctx, &mut tx, before.as_ref(), &k).await?;
     tx.commit().await?;
     Ok(Json(k))
 }
@@ -400,7 +403,7 @@ async fn ticket_history(ctx: Ctx, ApiPath(id): ApiPath<i64>) -> AppResult<Json<V
 
 /// The entities where the caller reads tickets and their ancestors (whose categories and
 /// groups apply below them).
-fn ticket_entities_and_ancestors(ctx: &Ctx) -> Vec<i64> {
+pub(crate) fn ticket_entities_and_ancestors(ctx: &Ctx) -> Vec<i64> {
     let mut ids: Vec<i64> = Vec::new();
     for e in ctx.entity_ids(Object::Ticket, Action::Read) {
         ids.extend(ctx.tree.path(EntityId(e)).into_iter().map(|x| x.0));

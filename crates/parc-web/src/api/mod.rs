@@ -4,10 +4,16 @@
 
 pub mod admin;
 pub mod assets;
+pub mod attachments;
 pub mod helpdesk;
+pub mod helpdesk_admin;
+pub mod hotline;
 pub mod inventory;
 pub mod io;
 pub mod mail;
+pub mod notify;
+pub mod planning;
+pub mod reports;
 
 use crate::error::{AppError, ErrorBody};
 use crate::AppState;
@@ -94,6 +100,12 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(inventory::Doc::openapi());
     doc.merge(mail::Doc::openapi());
     doc.merge(helpdesk::Doc::openapi());
+    doc.merge(attachments::Doc::openapi());
+    doc.merge(hotline::Doc::openapi());
+    doc.merge(notify::Doc::openapi());
+    doc.merge(planning::Doc::openapi());
+    doc.merge(reports::Doc::openapi());
+    doc.merge(helpdesk_admin::Doc::openapi());
     let mut servers = utoipa::openapi::Server::new("/api/v1");
     servers.description = Some("this server".into());
     doc.servers = Some(vec![servers]);
@@ -117,5 +129,11 @@ pub fn routes() -> Router<AppState> {
         .merge(inventory::routes())
         .merge(mail::routes())
         .merge(helpdesk::routes())
+        .merge(attachments::routes())
+        .merge(hotline::routes())
+        .merge(notify::routes())
+        .merge(planning::routes())
+        .merge(reports::routes())
+        .merge(helpdesk_admin::routes())
         .fallback(not_found)
 }

@@ -16,9 +16,10 @@ use axum::routing::{get, post};
 use axum::Router;
 use axum_extra::extract::cookie::CookieJar;
 use parc_core::TokenId;
+use parc_store::helpdesk::notify::{self as notices, EventKind};
 use parc_store::secrets::{self, random_token};
 use parc_store::users::{self, ApiToken, UserInput};
-use parc_store::Actor;
+use parc_store::{Actor, Conn};
 use serde::Deserialize;
 
 pub fn routes() -> Router<AppState> {
@@ -29,6 +30,7 @@ pub fn routes() -> Router<AppState> {
         .route("/account", get(account))
         .route("/account/password", post(change_password))
         .route("/account/language", post(set_language))
+        .route("/account/notifications", post(set_notifications))
         .route("/account/tokens", post(create_token))
         .route("/account/tokens/{id}/revoke", post(revoke_token))
 }
@@ -113,6 +115,16 @@ async fn login(
     do_login(&state, &headers, jar, &addr, form).await
 }
 
+/// How many seconds (at least one) `key` must wait before its next try, when the throttle
+/// blocks it now. Shared with the anonymous QR reports, which use the same table.
+pub(crate) async fn throttled_for(c: &mut Conn, key: &str) -> AppResult<Option<i64>> {
+    let Some(until) = users::throttle_blocked_until(c, key).await? else { return Ok(None) };
+    let secs = chrono::DateTime::parse_from_rfc3339(&until)
+        .map(|t| (t.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_seconds().max(1))
+        .unwrap_or(60);
+    Ok(Some(secs))
+}
+
 async fn do_login(
     state: &AppState,
     headers: &HeaderMap,
@@ -132,10 +144,7 @@ async fn do_login(
     let address_key = format!("ip:{addr}");
     let mut c = state.store.read().await?;
     for key in [&account_key, &address_key] {
-        if let Some(until) = users::throttle_blocked_until(&mut c, key).await? {
-            let secs = chrono::DateTime::parse_from_rfc3339(&until)
-                .map(|t| (t.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_seconds().max(1))
-                .unwrap_or(60);
+        if let Some(secs) = throttled_for(&mut c, key).await? {
             let msg = state.i18n.tf(lang, "login.throttled", &[("secs", &secs.to_string())]);
             let view = LoginView { next, login, error: Some(msg), status: StatusCode::TOO_MANY_REQUESTS, flash: None };
             let mut r = login_page(state, headers, jar, view).await;
@@ -253,6 +262,9 @@ struct AccountPage {
     tokens: Vec<ApiToken>,
     new_token: Option<String>,
     error: Option<String>,
+    /// Each kind of notification (its name) and whether the user receives it.
+    notifications: Vec<(&'static str, bool)>,
+    has_email: bool,
 }
 
 async fn account_page(
@@ -264,6 +276,8 @@ async fn account_page(
 ) -> AppResult<Response> {
     let mut c = ctx.state.store.read().await?;
     let tokens = users::tokens_of(&mut c, ctx.user.id).await?;
+    let off = notices::optouts(&mut c, ctx.user.id).await?;
+    let notifications = EventKind::ALL.iter().map(|k| (k.as_str(), !off.contains(k))).collect();
     let page = Page::new(ctx, "account.title").await.with_flash(flash);
     Ok(render_status(
         status,
@@ -274,6 +288,8 @@ async fn account_page(
             tokens,
             new_token,
             error,
+            notifications,
+            has_email: ctx.user.email.as_deref().is_some_and(|e| !e.trim().is_empty()),
         },
     ))
 }
@@ -347,6 +363,20 @@ async fn set_language(
         None => jar.remove(removal(LANG_COOKIE)),
     };
     Ok((jar, see_other("/account", Some("account.saved"))).into_response())
+}
+
+/// The "Notifications" fieldset: one `notify` checkbox per kind received; the others are
+/// opted out of.
+async fn set_notifications(
+    State(state): State<AppState>,
+    CsrfForm(ctx, f): CsrfForm<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    let on: Vec<EventKind> = f.iter().filter(|(k, _)| k == "notify").filter_map(|(_, v)| EventKind::parse(v)).collect();
+    let off: Vec<EventKind> = EventKind::ALL.iter().copied().filter(|k| !on.contains(k)).collect();
+    let mut tx = state.store.write().await?;
+    notices::set_optouts(&mut tx, &ctx.actor(), ctx.user.id, &off).await?;
+    tx.commit().await?;
+    Ok(see_other("/account", Some("notify.account.saved")))
 }
 
 #[derive(Deserialize)]

@@ -65,7 +65,7 @@ fn forbidden(why: &str) -> AppError {
 
 /// Whether the caller may do `action` on `object` in a chosen `entity` (a form field): an
 /// entity out of read scope does not exist for them.
-fn entity_choice(
+pub(crate) fn entity_choice(
     ctx: &Ctx,
     object: Object,
     action: Action,
@@ -339,7 +339,7 @@ fn error_text(page: &Page, code: &str, fallback: &str) -> String {
 }
 
 /// Splits a store result: validation problems go back to the form, anything else is an error.
-fn form_result<T>(r: Result<T, StoreError>) -> AppResult<Result<T, ValidationErrors>> {
+pub(crate) fn form_result<T>(r: Result<T, StoreError>) -> AppResult<Result<T, ValidationErrors>> {
     match r {
         Ok(v) => Ok(Ok(v)),
         Err(StoreError::Validation(v)) => Ok(Err(v)),
@@ -359,7 +359,7 @@ fn merge(mut a: ValidationErrors, b: ValidationErrors) -> ValidationErrors {
 
 /// A name indented by its depth in the tree, with characters rather than CSS so that it also
 /// works inside `<option>`s.
-fn indented(name: &str, depth: usize) -> String {
+pub(crate) fn indented(name: &str, depth: usize) -> String {
     if depth == 0 {
         name.to_owned()
     } else {
@@ -388,7 +388,12 @@ fn tree_order(all: &[Entity], shown: impl Fn(EntityId) -> bool) -> Vec<(&Entity,
 }
 
 /// `(id, indented name)` of the entities where `action` on `object` is allowed, for `<select>`s.
-async fn entity_options(ctx: &Ctx, c: &mut Conn, object: Object, action: Action) -> AppResult<Vec<(EntityId, String)>> {
+pub(crate) async fn entity_options(
+    ctx: &Ctx,
+    c: &mut Conn,
+    object: Object,
+    action: Action,
+) -> AppResult<Vec<(EntityId, String)>> {
     let all = entities::list_all(c).await?;
     Ok(tree_order(&all, |id| ctx.can(object, action, id))
         .into_iter()

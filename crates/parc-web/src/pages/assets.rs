@@ -1,8 +1,8 @@
 //! Asset pages: dashboard, list with filters, global search, asset page (fields, links,
-//! history, PUK reveal), create/edit/delete, and the public "report a problem" page `/r/<token>`.
+//! history, PUK reveal), create/edit/delete. (The QR label's `/r/<token>` is `pages::report`.)
 
 use super::{render, render_status, see_other, Page, Pager};
-use crate::auth::{anonymous_lang, Ctx};
+use crate::auth::Ctx;
 use crate::error::{AppError, AppResult};
 use crate::forms::{opt_id, CsrfForm, CsrfOnly, OkQuery};
 use crate::query::{parse_asset_query, with_page};
@@ -37,7 +37,6 @@ pub fn routes() -> Router<AppState> {
         .route("/assets/{id}/links", post(add_link))
         .route("/assets/{id}/links/{link}/delete", post(remove_link))
         .route("/search", get(search))
-        .route("/r/{token}", get(report))
 }
 
 /// The links of `a` whose other end the caller may read (a link never reveals the name of an
@@ -113,6 +112,8 @@ struct Dashboard {
     by_kind: Vec<(AssetKind, i64)>,
     by_status: Vec<(AssetStatus, i64)>,
     recent: Vec<AuditEvent>,
+    /// Open tickets, at risk and breached (for those who read tickets).
+    helpdesk: Option<parc_store::helpdesk::reports::Summary>,
 }
 
 async fn dashboard(ctx: Ctx) -> AppResult<Response> {
@@ -129,8 +130,9 @@ async fn dashboard(ctx: Ctx) -> AppResult<Response> {
     let total = counts.iter().map(|x| x.2).sum();
     let full: Vec<i64> = scope.full.iter().map(|e| e.0).collect();
     let recent = if full.is_empty() { Vec::new() } else { audit::recent(&mut c, &full, false, 15).await? };
+    let helpdesk = super::reports::summary(&ctx, &mut c).await?;
     let page = Page::new(&ctx, "dash.title").await;
-    Ok(render(&Dashboard { page, total, by_kind, by_status, recent }))
+    Ok(render(&Dashboard { page, total, by_kind, by_status, recent, helpdesk }))
 }
 
 // ---- list ----
@@ -776,61 +778,4 @@ async fn delete(
     assets::delete(&mut tx, &ctx.actor(), &a).await?;
     tx.commit().await?;
     Ok(see_other("/assets", Some("assets.deleted")))
-}
-
-// ---- public QR target ----
-
-#[derive(Template)]
-#[template(path = "assets/report.html")]
-struct ReportPage {
-    page: Page,
-    a_name: String,
-    a_tag: String,
-    message: String,
-    intro: String,
-    asset_link: Option<String>,
-}
-
-/// The stable URL printed in QR labels. The helpdesk's "report a problem" form will live here;
-/// until then it tells whoever scanned the label how to reach the hotline, and takes signed-in
-/// staff to the asset's page.
-async fn report(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(token): Path<String>,
-    ctx: Option<Ctx>,
-) -> AppResult<Response> {
-    if token.len() > 64 || !token.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-        return Err(AppError::NotFound);
-    }
-    let mut c = state.store.read().await?;
-    let a = assets::get_by_token(&mut c, &token).await?.ok_or(AppError::NotFound)?;
-    drop(c);
-    let settings = state.settings().await;
-    let lang = match &ctx {
-        Some(ctx) => ctx.lang,
-        None => anonymous_lang(&headers, &settings.default_language),
-    };
-    let visible = ctx.as_ref().is_some_and(|ctx| {
-        ctx.scope(Object::Asset, Action::Read).admits(a.entity_id, a.assigned_user_id == Some(ctx.user.id))
-    });
-    let page = match &ctx {
-        Some(ctx) => Page::new(ctx, "report.title").await,
-        None => Page::anonymous(&state, lang, "report.title").await,
-    };
-    let tag = a.asset_tag.clone().unwrap_or_else(|| format!("#{}", a.id));
-    let message = if settings.hotline_number.is_empty() {
-        state.i18n.tf(lang, "report.call_no_hotline", &[("tag", &tag)])
-    } else {
-        state.i18n.tf(lang, "report.call", &[("hotline", &settings.hotline_number), ("tag", &tag)])
-    };
-    let intro = state.i18n.tf(lang, "report.intro", &[("org", &settings.organisation_name)]);
-    Ok(render(&ReportPage {
-        page,
-        a_name: a.name.clone(),
-        a_tag: tag,
-        message,
-        intro,
-        asset_link: visible.then(|| format!("/assets/{}", a.id)),
-    }))
 }

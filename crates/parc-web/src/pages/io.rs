@@ -268,14 +268,20 @@ async fn count(ctx: &Ctx, c: &mut Conn, sel: &Selection) -> AppResult<i64> {
 }
 
 /// Runs a document function on a blocking thread.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, DocError> + Send + 'static,
 ) -> AppResult<Result<T, DocError>> {
     tokio::task::spawn_blocking(f).await.map_err(|e| AppError::Internal(format!("document worker: {e}")))
 }
 
 /// A download named `<stem>-<today>.<ext>`.
-fn file_response(bytes: Vec<u8>, content_type: &'static str, disposition: &str, stem: &str, ext: &str) -> Response {
+pub(crate) fn file_response(
+    bytes: Vec<u8>,
+    content_type: &'static str,
+    disposition: &str,
+    stem: &str,
+    ext: &str,
+) -> Response {
     let date = chrono::Local::now().format("%Y-%m-%d");
     let disposition = HeaderValue::from_str(&format!("{disposition}; filename=\"{stem}-{date}.{ext}\""))
         .unwrap_or(HeaderValue::from_static("attachment"));

@@ -4,9 +4,17 @@
 pub mod account;
 pub mod admin;
 pub mod assets;
+pub mod attachments;
+pub mod entity_helpdesk;
+pub mod helpdesk_admin;
+pub mod hotline;
+pub mod intervention;
 pub mod inventory;
 pub mod io;
 pub mod mail;
+pub mod planning;
+pub mod report;
+pub mod reports;
 pub mod tickets;
 
 use crate::auth::{anonymous_lang, request_id, Ctx};
@@ -45,6 +53,8 @@ pub struct UserNav {
     pub import: bool,
     pub settings: bool,
     pub tickets: bool,
+    /// Opens tickets for others somewhere: the hotline's quick entry.
+    pub hotline: bool,
 }
 
 impl Page {
@@ -59,6 +69,7 @@ impl Page {
             import: ctx.can_anywhere(Object::Asset, Action::Create),
             settings: ctx.can_anywhere(Object::Settings, Action::Update),
             tickets: ctx.can_anywhere(Object::Ticket, Action::Read),
+            hotline: !ctx.scope(Object::Ticket, Action::Create).full.is_empty(),
         });
         Page {
             lang: ctx.lang,
@@ -117,16 +128,7 @@ impl Page {
 
     /// A stored UTC timestamp as local time (Europe/Paris), e.g. "24/11/2026 14:05".
     pub fn when(&self, stored: &str) -> String {
-        match chrono::DateTime::parse_from_rfc3339(stored) {
-            Ok(t) => {
-                let local = t.with_timezone(&chrono_tz::Europe::Paris);
-                match self.lang {
-                    Lang::Fr => local.format("%d/%m/%Y %H:%M").to_string(),
-                    Lang::En => local.format("%Y-%m-%d %H:%M").to_string(),
-                }
-            }
-            Err(_) => stored.to_owned(),
-        }
+        local_time(self.lang, stored)
     }
 
     /// Where the inventory overview lives (for links from any template).
@@ -144,6 +146,21 @@ impl Page {
             Lang::Fr => "en",
             Lang::En => "fr",
         }
+    }
+}
+
+/// A stored UTC timestamp as local time (Europe/Paris) in `lang`'s usual form, e.g.
+/// "24/11/2026 14:05"; text that is not a timestamp is returned as is.
+pub(crate) fn local_time(lang: Lang, stored: &str) -> String {
+    match chrono::DateTime::parse_from_rfc3339(stored) {
+        Ok(t) => {
+            let local = t.with_timezone(&chrono_tz::Europe::Paris);
+            match lang {
+                Lang::Fr => local.format("%d/%m/%Y %H:%M").to_string(),
+                Lang::En => local.format("%Y-%m-%d %H:%M").to_string(),
+            }
+        }
+        Err(_) => stored.to_owned(),
     }
 }
 
@@ -259,15 +276,25 @@ pub async fn html_errors(State(state): State<AppState>, req: Request, next: Next
 
 const CSS: &str = include_str!("../../static/parc.css");
 const JS: &str = include_str!("../../static/parc.js");
+const HOTLINE_JS: &str = include_str!("../../static/hotline.js");
+const HOTLINE_CSS: &str = include_str!("../../static/hotline.css");
 
-async fn css() -> Response {
-    ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")], CSS)
+fn stylesheet(body: &'static str) -> Response {
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")], body)
         .into_response()
 }
 
-async fn js() -> Response {
-    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")], JS)
+fn script(body: &'static str) -> Response {
+    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")], body)
         .into_response()
+}
+
+async fn css() -> Response {
+    stylesheet(CSS)
+}
+
+async fn js() -> Response {
+    script(JS)
 }
 
 /// Every page route, with HTML error rendering.
@@ -275,6 +302,8 @@ pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/static/parc.css", get(css))
         .route("/static/parc.js", get(js))
+        .route("/static/hotline.js", get(|| async { script(HOTLINE_JS) }))
+        .route("/static/hotline.css", get(|| async { stylesheet(HOTLINE_CSS) }))
         .merge(account::routes())
         .merge(assets::routes())
         .merge(admin::routes())
@@ -282,6 +311,13 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(inventory::routes())
         .merge(mail::routes())
         .merge(tickets::routes())
+        .merge(planning::routes())
+        .merge(intervention::routes())
+        .merge(hotline::routes())
+        .merge(report::routes())
+        .merge(reports::routes())
+        .merge(helpdesk_admin::routes())
+        .merge(entity_helpdesk::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state, html_errors))
 }

@@ -7,10 +7,11 @@
 //! transaction and answers 303 back to the ticket, or re-renders the page with the refusal.
 
 use super::assets::visible_asset;
+use super::attachments::{self, FormWithFiles};
 use super::{render_status, see_other, Page, Pager};
 use crate::auth::Ctx;
 use crate::error::{AppError, AppResult};
-use crate::forms::{opt_id, CsrfForm, CsrfOnly, OkQuery};
+use crate::forms::{opt_id, CsrfForm, CsrfOnly};
 use crate::helpdesk::{check_create, require_follow, require_handler, visible_ticket, TicketAccess};
 use crate::AppState;
 use askama::Template;
@@ -36,9 +37,15 @@ use std::collections::{BTreeSet, HashMap};
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/tickets", get(list))
-        .route("/tickets/new", get(new_form).post(create))
+        .route(
+            "/tickets/new",
+            get(new_form).post(create).layer(axum::extract::DefaultBodyLimit::max(attachments::UPLOAD_BODY_MAX)),
+        )
         .route("/tickets/{id}", get(show))
-        .route("/tickets/{id}/followups", post(add_followup))
+        .route(
+            "/tickets/{id}/followups",
+            post(add_followup).layer(axum::extract::DefaultBodyLimit::max(attachments::UPLOAD_BODY_MAX)),
+        )
         .route("/tickets/{id}/tasks", post(add_task))
         .route("/tickets/{id}/status", post(change_status))
         .route("/tickets/{id}/assign", post(assign))
@@ -52,7 +59,7 @@ pub fn routes() -> Router<AppState> {
 const USERS_LISTED: i64 = 500;
 /// Tickets shown on an asset's page.
 pub const TICKETS_OF_ASSET: i64 = 20;
-const LEVELS: [u8; 5] = [1, 2, 3, 4, 5];
+pub(crate) const LEVELS: [u8; 5] = [1, 2, 3, 4, 5];
 const PRIORITIES: [u8; 6] = [1, 2, 3, 4, 5, 6];
 const SORTS: [&str; 5] = ["priority", "updated", "created", "due", "id"];
 
@@ -60,7 +67,7 @@ const SORTS: [&str; 5] = ["priority", "updated", "created", "due", "id"];
 
 /// The translated message of a field error: `helpdesk.err.<code>`, then `err.<code>`, then
 /// the store's English text.
-fn message(page: &Page, f: &FieldError) -> String {
+pub(crate) fn message(page: &Page, f: &FieldError) -> String {
     for key in [format!("helpdesk.err.{}", f.code), format!("err.{}", f.code)] {
         let text = page.t(&key);
         if text != key {
@@ -70,23 +77,14 @@ fn message(page: &Page, f: &FieldError) -> String {
     f.message.clone()
 }
 
-/// The badge classes of a priority: `prio-<n>` for the stylesheet, and the existing colour
-/// classes so high priorities stand out today.
+/// The badge classes of a priority (`prio-<n>`: grey, blue, orange, red, solid red).
 pub fn priority_class(p: u8) -> String {
-    match p {
-        5 | 6 => format!("badge prio-{p} danger"),
-        4 => format!("badge prio-{p} stale"),
-        _ => format!("badge prio-{p}"),
-    }
+    format!("badge prio-{p}")
 }
 
-/// The badge classes of an SLA flag: red when breached, orange when at risk.
+/// The badge classes of an SLA flag (`sla-<flag>`: green, orange when at risk, red when breached).
 pub fn sla_class(flag: &str) -> String {
-    match flag {
-        "breached" => "badge sla-breached danger".into(),
-        "at_risk" => "badge sla-at_risk stale".into(),
-        _ => format!("badge sla-{flag}"),
-    }
+    format!("badge sla-{flag}")
 }
 
 /// A `datetime-local` value (wall-clock time in Europe/Paris) as a stored UTC instant. A time
@@ -107,7 +105,7 @@ fn paris_to_utc(errors: &mut ValidationErrors, field: &str, value: Option<&str>)
 }
 
 /// A form's text, `None` when empty.
-fn text(v: &Option<String>) -> Option<String> {
+pub(crate) fn text(v: &Option<String>) -> Option<String> {
     v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned)
 }
 
@@ -123,7 +121,7 @@ fn level(errors: &mut ValidationErrors, field: &str, v: &Option<String>) -> Opti
     }
 }
 
-fn merge(mut a: ValidationErrors, b: ValidationErrors) -> ValidationErrors {
+pub(crate) fn merge(mut a: ValidationErrors, b: ValidationErrors) -> ValidationErrors {
     for f in b.fields {
         if a.for_field(&f.field).is_none() {
             a.fields.push(f);
@@ -144,7 +142,11 @@ fn near(ctx: &Ctx, entities: &[EntityId]) -> BTreeSet<i64> {
 }
 
 /// "Département › Collège Jean Moulin": entities as their path, sorted.
-async fn entity_labels(ctx: &Ctx, c: &mut Conn, ids: &BTreeSet<EntityId>) -> AppResult<Vec<(EntityId, String)>> {
+pub(crate) async fn entity_labels(
+    ctx: &Ctx,
+    c: &mut Conn,
+    ids: &BTreeSet<EntityId>,
+) -> AppResult<Vec<(EntityId, String)>> {
     let names: HashMap<EntityId, String> = entities::list_all(c).await?.into_iter().map(|e| (e.id, e.name)).collect();
     let mut out: Vec<(EntityId, String)> = ids
         .iter()
@@ -159,7 +161,7 @@ async fn entity_labels(ctx: &Ctx, c: &mut Conn, ids: &BTreeSet<EntityId>) -> App
 
 /// Active users who may work on tickets of `entity` (or, without one, of an entity the caller
 /// handles), among the users the caller reads near those entities.
-async fn technicians(ctx: &Ctx, c: &mut Conn, entity: Option<EntityId>) -> AppResult<Vec<(UserId, String)>> {
+pub(crate) async fn technicians(ctx: &Ctx, c: &mut Conn, entity: Option<EntityId>) -> AppResult<Vec<(UserId, String)>> {
     let handled: Vec<EntityId> = match entity {
         Some(e) => vec![e],
         None => ctx.scope(Object::Ticket, Action::Update).full.into_iter().collect(),
@@ -170,16 +172,20 @@ async fn technicians(ctx: &Ctx, c: &mut Conn, entity: Option<EntityId>) -> AppRe
     let around = near(ctx, &handled);
     let readable: Vec<i64> =
         ctx.entity_ids(Object::User, Action::Read).into_iter().filter(|e| around.contains(e)).collect();
-    let mut candidates = users::list(c, &readable, None, USERS_LISTED).await?;
-    if !candidates.iter().any(|u| u.id == ctx.user.id) {
-        candidates.push(ctx.user.clone());
-    }
-    let mut out = Vec::new();
-    for u in candidates.into_iter().filter(|u| u.active) {
-        let grants = users::grants(c, u.id).await?;
-        if handled.iter().any(|e| grants.can(&ctx.tree, Object::Ticket, Action::Update, *e)) {
-            out.push((u.id, u.display_name));
-        }
+    // Grants that can cover `handled` sit on those entities or their ancestors.
+    let covering: Vec<i64> =
+        handled.iter().flat_map(|e| ctx.tree.path(*e)).map(|e| e.0).collect::<BTreeSet<_>>().into_iter().collect();
+    let handles = |grants: &parc_core::permissions::Grants| {
+        handled.iter().any(|e| grants.can(&ctx.tree, Object::Ticket, Action::Update, *e))
+    };
+    let mut out: Vec<(UserId, String)> = users::with_grants_on(c, &covering, &readable, USERS_LISTED * 4)
+        .await?
+        .into_iter()
+        .filter(|(_, _, grants)| handles(grants))
+        .map(|(id, name, _)| (id, name))
+        .collect();
+    if ctx.user.active && !out.iter().any(|u| u.0 == ctx.user.id) && handles(&ctx.grants) {
+        out.push((ctx.user.id, ctx.user.display_name.clone()));
     }
     out.sort_by_key(|u| u.1.to_lowercase());
     Ok(out)
@@ -273,9 +279,25 @@ struct ListQuery {
     mine: Option<String>,
     priority: Option<String>,
     sla: Option<String>,
+    /// A technician's id, or `none` (the dashboard's links).
+    technician: Option<String>,
+    /// A group's id, or `none`.
+    group: Option<String>,
     sort: Option<String>,
     order: Option<String>,
     page: Option<String>,
+}
+
+/// An assignee filter: an id, or `none` for nobody (0 for the store).
+fn assignee(field: &str, v: &Option<String>) -> AppResult<Option<i64>> {
+    match text(v).as_deref() {
+        None => Ok(None),
+        Some("none") => Ok(Some(0)),
+        Some(id) => match id.parse::<i64>() {
+            Ok(n) if n > 0 => Ok(Some(n)),
+            _ => Err(AppError::field(field, "not_a_number", "must be an id or none")),
+        },
+    }
 }
 
 impl ListQuery {
@@ -288,6 +310,8 @@ impl ListQuery {
             ("mine", &self.mine),
             ("priority", &self.priority),
             ("sla", &self.sla),
+            ("technician", &self.technician),
+            ("group", &self.group),
             ("sort", &self.sort),
             ("order", &self.order),
         ] {
@@ -314,7 +338,8 @@ impl ListQuery {
         Ok(TicketQuery {
             q: text(&self.q).map(|q| q.chars().filter(|c| !c.is_control()).take(200).collect()),
             status: Some(text(&self.status).unwrap_or_else(|| "open".into())),
-            assignee_user_id: text(&self.mine).map(|_| me.0),
+            assignee_user_id: text(&self.mine).map(|_| me.0).or(assignee("technician", &self.technician)?),
+            assignee_group_id: assignee("group", &self.group)?,
             priority,
             sla: text(&self.sla),
             sort: text(&self.sort),
@@ -391,20 +416,20 @@ async fn list(ctx: Ctx, Query(f): Query<ListQuery>) -> AppResult<Response> {
 /// The new-ticket form as a browser sends it: every field text.
 #[derive(Debug, Default, Deserialize)]
 pub struct TicketForm {
-    entity_id: Option<String>,
-    kind: Option<String>,
-    title: Option<String>,
-    description: Option<String>,
-    requester_user_id: Option<String>,
-    requester_name: Option<String>,
-    requester_phone: Option<String>,
-    category_id: Option<String>,
-    location_id: Option<String>,
-    urgency: Option<String>,
-    impact: Option<String>,
-    assignee_user_id: Option<String>,
-    assignee_group_id: Option<String>,
-    asset_id: Option<String>,
+    pub(crate) entity_id: Option<String>,
+    pub(crate) kind: Option<String>,
+    pub(crate) title: Option<String>,
+    pub(crate) description: Option<String>,
+    pub(crate) requester_user_id: Option<String>,
+    pub(crate) requester_name: Option<String>,
+    pub(crate) requester_phone: Option<String>,
+    pub(crate) category_id: Option<String>,
+    pub(crate) location_id: Option<String>,
+    pub(crate) urgency: Option<String>,
+    pub(crate) impact: Option<String>,
+    pub(crate) assignee_user_id: Option<String>,
+    pub(crate) assignee_group_id: Option<String>,
+    pub(crate) asset_id: Option<String>,
 }
 
 /// Values shown in the form (what was just submitted, or the defaults).
@@ -485,6 +510,7 @@ impl FormPage {
             "urgency",
             "impact",
             "asset_id",
+            attachments::FILE_FIELD,
         ];
         if self.staff {
             shown.extend([
@@ -607,7 +633,7 @@ async fn new_form(ctx: Ctx, Query(q): Query<NewQuery>) -> AppResult<Response> {
 }
 
 /// The browser's text as an API-shaped input, with the form's own errors (ids, levels).
-fn to_input(f: &TicketForm, errors: &mut ValidationErrors) -> TicketInput {
+fn to_input(f: &TicketForm, source: &str, errors: &mut ValidationErrors) -> TicketInput {
     TicketInput {
         entity_id: opt_id("entity_id", &f.entity_id, errors),
         kind: text(&f.kind),
@@ -622,19 +648,27 @@ fn to_input(f: &TicketForm, errors: &mut ValidationErrors) -> TicketInput {
         impact: level(errors, "impact", &f.impact),
         assignee_user_id: opt_id("assignee_user_id", &f.assignee_user_id, errors),
         assignee_group_id: opt_id("assignee_group_id", &f.assignee_group_id, errors),
-        source: Some("web".into()),
+        source: Some(source.into()),
         ..Default::default()
     }
 }
 
-async fn create(State(state): State<AppState>, CsrfForm(ctx, f): CsrfForm<TicketForm>) -> AppResult<Response> {
+/// Opens a ticket from a browser form (this page's form, the hotline's) in `tx`: the form's
+/// own checks (ids and levels, an asset the caller sees, an entity where they may open tickets,
+/// a requester they read), then `check_create` and the store's validation. The refusal comes
+/// back with the form's field names, to show on the form; nothing is committed here.
+pub(crate) async fn open_from_form(
+    ctx: &Ctx,
+    tx: &mut Conn,
+    f: &TicketForm,
+    source: &str,
+) -> AppResult<Result<Ticket, ValidationErrors>> {
     let mut errors = ValidationErrors::new();
-    let mut input = to_input(&f, &mut errors);
-    let mut tx = state.store.write().await?;
+    let mut input = to_input(f, source, &mut errors);
     // The asset must be one the caller sees; the store checks it is in the ticket's entity.
     if let Some(raw) = text(&f.asset_id) {
         match raw.trim_start_matches('#').parse::<i64>() {
-            Ok(id) => match visible_asset(&ctx, &mut tx, AssetId(id), Action::Read).await {
+            Ok(id) => match visible_asset(ctx, tx, AssetId(id), Action::Read).await {
                 Ok(a) => input.asset_ids = Some(vec![a.id.0]),
                 Err(AppError::NotFound) => errors.add("asset_id", "not_found", "is not an asset you can see"),
                 Err(e) => return Err(e),
@@ -648,10 +682,10 @@ async fn create(State(state): State<AppState>, CsrfForm(ctx, f): CsrfForm<Ticket
                 errors.add("entity_id", "required", "is required");
             }
         }
-        Some(e) if !may_open_in(&ctx, EntityId(e)) => {
+        Some(e) if !may_open_in(ctx, EntityId(e)) => {
             errors.add("entity_id", "forbidden_entity", "you cannot open tickets in this entity")
         }
-        Some(_) => match check_create(&ctx, &mut input) {
+        Some(_) => match check_create(ctx, &mut input) {
             Ok(()) => {}
             Err(AppError::Validation(v)) => errors = merge(errors, v),
             Err(e) => return Err(e),
@@ -660,37 +694,57 @@ async fn create(State(state): State<AppState>, CsrfForm(ctx, f): CsrfForm<Ticket
     // A requester chosen from the list is someone the caller reads (as on the asset form).
     if let Some(u) = input.requester_user_id.filter(|u| *u != ctx.user.id.0) {
         let readable = ctx.entity_ids(Object::User, Action::Read);
-        if !users::get(&mut tx, UserId(u)).await?.is_some_and(|x| readable.contains(&x.entity_id.0)) {
+        if !users::get(tx, UserId(u)).await?.is_some_and(|x| readable.contains(&x.entity_id.0)) {
             errors.add("requester_user_id", "not_found", "is not a user you can see");
         }
     }
-    let result = if errors.is_empty() {
-        let cfg = helpdesk::config(&mut tx).await?;
-        match helpdesk::create(&mut tx, &ctx.actor(), &cfg, &ctx.tree, &input).await {
-            Ok(t) => Ok(t),
-            Err(StoreError::Validation(v)) => Err(v),
-            Err(e) => return Err(e.into()),
-        }
-    } else {
-        Err(errors)
-    };
-    match result {
-        Ok(t) => {
-            tx.commit().await?;
-            Ok(see_other(&format!("/tickets/{}", t.id), Some("helpdesk.created")))
-        }
-        Err(e) => {
-            drop(tx);
+    if !errors.is_empty() {
+        return Ok(Err(errors));
+    }
+    let cfg = helpdesk::config(tx).await?;
+    match helpdesk::create(tx, &ctx.actor(), &cfg, &ctx.tree, &input).await {
+        Ok(t) => Ok(Ok(t)),
+        Err(StoreError::Validation(mut e)) => {
             // The store names the linked assets `asset_ids`; the form has one `asset_id`.
-            let mut e = e;
             for fe in &mut e.fields {
                 if fe.field == "asset_ids" {
                     fe.field = "asset_id".into();
                 }
             }
-            form_page(&ctx, FormValues::from_form(&f), e, StatusCode::UNPROCESSABLE_ENTITY).await
+            Ok(Err(e))
         }
+        Err(e) => Err(e.into()),
     }
+}
+
+/// Opens a ticket from the form, with the files attached to it (the ticket and its files are
+/// written together or not at all).
+async fn create(
+    State(state): State<AppState>,
+    FormWithFiles(ctx, f, files): FormWithFiles<TicketForm>,
+) -> AppResult<Response> {
+    let files = match files {
+        Ok(files) => files,
+        Err(e) => {
+            let status = attachments::refusal_status(&e);
+            return form_page(&ctx, FormValues::from_form(&f), e, status).await;
+        }
+    };
+    let mut tx = state.store.write().await?;
+    let refused = match open_from_form(&ctx, &mut tx, &f, "web").await? {
+        Ok(t) => match attachments::attach(&mut tx, &ctx.actor(), &t, None, &files).await {
+            Ok(_) => {
+                tx.commit().await?;
+                return Ok(see_other(&format!("/tickets/{}", t.id), Some("helpdesk.created")));
+            }
+            Err(StoreError::Validation(e)) => e,
+            Err(e) => return Err(e.into()),
+        },
+        Err(e) => e,
+    };
+    drop(tx);
+    let status = attachments::refusal_status(&refused);
+    form_page(&ctx, FormValues::from_form(&f), refused, status).await
 }
 
 // ---- the ticket page ----
@@ -743,6 +797,10 @@ struct ShowPage {
     /// The caller's id: the default technician of a new task.
     me: String,
     refusal: Refusal,
+    /// Signed intervention sheets the reader may open.
+    documents: Vec<helpdesk::Document>,
+    /// Files attached to the ticket and its follow-ups the reader may open.
+    attachments: Vec<helpdesk::Attachment>,
 }
 
 impl ShowPage {
@@ -774,6 +832,15 @@ impl ShowPage {
         default.to_owned()
     }
 
+    /// The files that came with follow-up `id`.
+    fn files_of(&self, id: &parc_core::FollowupId) -> Vec<&helpdesk::Attachment> {
+        self.attachments.iter().filter(|a| a.followup_id == Some(*id)).collect()
+    }
+
+    fn size(&self, bytes: &i64) -> String {
+        attachments::size_text(&self.page, *bytes)
+    }
+
     fn when_opt(&self, v: &Option<String>) -> String {
         match v {
             Some(s) => self.page.when(s),
@@ -783,16 +850,7 @@ impl ShowPage {
 
     /// "1 h 30 min", "45 min".
     fn duration(&self, minutes: &i64) -> String {
-        let m = *minutes;
-        if m >= 60 {
-            if m % 60 == 0 {
-                format!("{} h", m / 60)
-            } else {
-                format!("{} h {} min", m / 60, m % 60)
-            }
-        } else {
-            format!("{m} min")
-        }
+        crate::intervention::duration_text(*minutes)
     }
 
     fn can_solve(&self) -> bool {
@@ -923,6 +981,11 @@ async fn show_page(
         task: Some(k),
     }));
     timeline.sort_by(|a, b| a.at.cmp(&b.at));
+    let shown_tasks: Vec<parc_core::TaskId> = timeline.iter().filter_map(|e| e.task.as_ref().map(|k| k.id)).collect();
+    let mut documents = helpdesk::documents_of(&mut c, t.id).await?;
+    documents.retain(|d| d.kind == helpdesk::SIGNED_SHEET);
+    let documents = crate::intervention::readable_documents(documents, &shown_tasks, access);
+    let attachments = helpdesk::attachments_of(&mut c, t.id, full).await?;
     // People by their names rather than their logins (the audit label).
     let authors: BTreeSet<UserId> = timeline
         .iter()
@@ -975,6 +1038,10 @@ async fn show_page(
     } else {
         (Vec::new(), Vec::new(), Vec::new())
     };
+    let mut technicians = technicians;
+    if open_for_work && refusal.form == "task" {
+        super::planning::add_booked(&mut c, &ctx.tree, &mut technicians, &refusal.values, t.entity_id).await?;
+    }
     drop(c);
     let mut page =
         Page::new(ctx, "helpdesk.title").await.with_flash(flash).with_title(format!("#{} {}", t.id, t.title));
@@ -1004,13 +1071,26 @@ async fn show_page(
             stars: LEVELS,
             me: ctx.user.id.to_string(),
             refusal,
+            documents,
+            attachments,
             t,
         },
     ))
 }
 
-async fn show(ctx: Ctx, Path(id): Path<i64>, Query(q): Query<OkQuery>) -> AppResult<Response> {
-    show_page(&ctx, TicketId(id), q.ok.as_deref(), Refusal::default(), StatusCode::OK).await
+/// The ticket page's query: a notice after a redirect, or a slot picked on the planning
+/// (`book_user`, `book_start`) that fills the task form in.
+#[derive(Deserialize)]
+struct ShowQuery {
+    ok: Option<String>,
+    book_user: Option<String>,
+    book_start: Option<String>,
+}
+
+async fn show(ctx: Ctx, Path(id): Path<i64>, Query(q): Query<ShowQuery>) -> AppResult<Response> {
+    let values = super::planning::booking_values(q.book_user.as_deref(), q.book_start.as_deref());
+    let refusal = Refusal { form: if values.is_empty() { "" } else { "task" }, values, ..Refusal::default() };
+    show_page(&ctx, TicketId(id), q.ok.as_deref(), refusal, StatusCode::OK).await
 }
 
 /// Ends a POST: commit and 303 to the ticket with a notice, or drop the transaction (nothing
@@ -1057,10 +1137,12 @@ struct FollowupForm {
     private: Option<String>,
 }
 
+/// A follow-up with the files that come with it (multipart), all in one transaction: a refused
+/// file refuses the follow-up too (413 for an oversized one, else 422).
 async fn add_followup(
     State(state): State<AppState>,
     Path(id): Path<i64>,
-    CsrfForm(ctx, f): CsrfForm<FollowupForm>,
+    FormWithFiles(ctx, f, files): FormWithFiles<FollowupForm>,
 ) -> AppResult<Response> {
     let mut tx = state.store.write().await?;
     let (t, access) = visible_ticket(&ctx, &mut tx, TicketId(id)).await?;
@@ -1070,9 +1152,20 @@ async fn add_followup(
     } else {
         require_follow(&ctx, &t, access)?;
     }
-    let body = f.body.clone().unwrap_or_default();
-    let r = helpdesk::add_followup(&mut tx, &ctx.actor(), t.id, &body, private).await;
     let v = values(&[("body", &f.body), ("private", &f.private)]);
+    let files = match files {
+        Ok(files) => files,
+        Err(errors) => {
+            drop(tx);
+            let status = attachments::refusal_status(&errors);
+            return show_page(&ctx, t.id, None, Refusal { form: "followup", errors, values: v }, status).await;
+        }
+    };
+    let body = f.body.clone().unwrap_or_default();
+    let r = match helpdesk::add_followup(&mut tx, &ctx.actor(), t.id, &body, private).await {
+        Ok(fu) => attachments::attach(&mut tx, &ctx.actor(), &t, Some(fu.id), &files).await,
+        Err(e) => Err(e),
+    };
     finish(&ctx, tx, t.id, r, "followup", v, "helpdesk.followup_saved").await
 }
 
@@ -1134,6 +1227,9 @@ async fn add_task(
         return refused(&ctx, t.id, "task", errors, v).await;
     }
     let r = helpdesk::save_task(&mut tx, &ctx.actor(), &ctx.tree, t.id, None, &input).await;
+    if let Ok(k) = &r {
+        crate::intervention::mail_sheet_if_due(&ctx, &mut tx, None, k).await?;
+    }
     finish(&ctx, tx, t.id, r, "task", v, "helpdesk.task_saved").await
 }
 

@@ -4,6 +4,9 @@
 mod agents;
 mod app;
 mod browser;
+mod browser_helpdesk;
+mod browser_sign;
+mod chrome;
 mod http;
 mod inventory_pages;
 mod permissions;
