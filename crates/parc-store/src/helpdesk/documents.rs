@@ -177,11 +177,7 @@ pub async fn sign_task(
     .bind(task_id.0)
     .execute(&mut *c)
     .await?;
-    sqlx::query("UPDATE tickets SET updated_at = $1 WHERE id = $2")
-        .bind(&at)
-        .bind(ticket.id.0)
-        .execute(&mut *c)
-        .await?;
+    super::tickets::touch(c, ticket.id, &at).await?;
     let change =
         |field: &str, old: Option<String>, new: String| FieldChange { field: field.into(), old, new: Some(new) };
     let changes = [
@@ -376,11 +372,7 @@ pub async fn add_attachment(
     .bind(&at)
     .fetch_one(&mut *c)
     .await?;
-    sqlx::query("UPDATE tickets SET updated_at = $1 WHERE id = $2")
-        .bind(&at)
-        .bind(ticket.id.0)
-        .execute(&mut *c)
-        .await?;
+    super::tickets::touch(c, ticket.id, &at).await?;
     let new = |field: &str, v: String| FieldChange { field: field.into(), old: None, new: Some(v) };
     let mut changes =
         vec![new("attachment", format!("#{id} {name}")), new("size", bytes.len().to_string()), new("sha256", sha256)];

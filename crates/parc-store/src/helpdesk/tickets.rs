@@ -309,6 +309,12 @@ async fn active_user(c: &mut AnyConnection, e: &mut ValidationErrors, field: &st
     Ok(UserId(id))
 }
 
+/// Marks a ticket as changed at `at` (a follow-up, a signed sheet or a file was added to it).
+pub(super) async fn touch(c: &mut AnyConnection, id: TicketId, at: &str) -> Result<()> {
+    sqlx::query("UPDATE tickets SET updated_at = $1 WHERE id = $2").bind(at).bind(id.0).execute(&mut *c).await?;
+    Ok(())
+}
+
 /// Whether `user` may work on tickets of `entity` (a technician, hotline or admin there).
 pub async fn can_handle(c: &mut AnyConnection, tree: &EntityTree, user: UserId, entity: EntityId) -> Result<bool> {
     let grants = crate::users::grants(c, user).await?;
@@ -952,7 +958,7 @@ pub async fn add_followup(
     .bind(&at)
     .fetch_one(&mut *c)
     .await?;
-    sqlx::query("UPDATE tickets SET updated_at = $1 WHERE id = $2").bind(&at).bind(id.0).execute(&mut *c).await?;
+    touch(c, id, &at).await?;
     audit::record(
         c,
         actor,
