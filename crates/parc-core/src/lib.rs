@@ -9,6 +9,7 @@ pub mod entities;
 pub mod helpdesk;
 pub mod ids;
 pub mod locations;
+pub mod monitoring;
 pub mod permissions;
 pub mod query;
 pub mod validate;
