@@ -14,10 +14,14 @@
 //! `10:20`, `@10:20`) says which values raise an alert, and [`Thresholds`] turns a value into a
 //! state with its warning and critical ranges (critical wins).
 //!
+//! A check's results then move its [`CheckState`] (module [`state`]): SOFT and HARD states,
+//! retries up to `max_attempts`, notifications on hard changes and flap detection.
+//!
 //! Everything here is pure: no process, no clock, no storage. Malformed plugin output never
 //! panics; what cannot be read is reported next to what could.
 
 pub mod perfdata;
+pub mod state;
 pub mod threshold;
 
 use serde::{Deserialize, Serialize};
@@ -27,6 +31,10 @@ use std::str::FromStr;
 
 pub use perfdata::{
     parse_output, truncate_output, PerfData, PluginOutput, Uom, MAX_PERFDATA_ERRORS, TRUNCATION_MARKER,
+};
+pub use state::{
+    CheckSettings, CheckState, FlapEvent, FlapHistory, FlapThresholds, NotificationKind, StateType, Transition,
+    FLAP_HISTORY_LEN,
 };
 pub use threshold::{Range, ThresholdError, Thresholds};
 
