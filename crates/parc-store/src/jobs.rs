@@ -308,32 +308,23 @@ pub async fn retry_later(store: &Store, id: i64, error: &str) -> Result<Retry> {
     let (attempts, max_attempts) = row.ok_or(StoreError::NotFound)?;
     let attempts = attempts + 1;
     let now = Utc::now();
-    let outcome = if attempts >= max_attempts {
-        sqlx::query(
-            "UPDATE jobs SET attempts = $1, last_error = $2, failed_at = $3, locked_by = NULL, locked_until = NULL \
-             WHERE id = $4",
-        )
-        .bind(attempts)
-        .bind(cut(error))
-        .bind(fmt_time(now))
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-        Retry::GaveUp
+    // Given up: failed now. Otherwise: run again after the back-off.
+    let (column, at, outcome) = if attempts >= max_attempts {
+        ("failed_at", now, Retry::GaveUp)
     } else {
         let at = now + chrono::Duration::from_std(backoff(attempts)).unwrap_or(chrono::Duration::hours(1));
-        sqlx::query(
-            "UPDATE jobs SET attempts = $1, last_error = $2, run_at = $3, locked_by = NULL, locked_until = NULL \
-             WHERE id = $4",
-        )
-        .bind(attempts)
-        .bind(cut(error))
-        .bind(fmt_time(at))
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-        Retry::Scheduled(at)
+        ("run_at", at, Retry::Scheduled(at))
     };
+    sqlx::query(&format!(
+        "UPDATE jobs SET attempts = $1, last_error = $2, {column} = $3, locked_by = NULL, locked_until = NULL \
+         WHERE id = $4"
+    ))
+    .bind(attempts)
+    .bind(cut(error))
+    .bind(fmt_time(at))
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(outcome)
 }
