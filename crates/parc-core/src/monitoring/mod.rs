@@ -20,6 +20,7 @@
 //! Everything here is pure: no process, no clock, no storage. Malformed plugin output never
 //! panics; what cannot be read is reported next to what could.
 
+pub mod check;
 pub mod perfdata;
 pub mod state;
 pub mod threshold;
