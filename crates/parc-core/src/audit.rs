@@ -25,6 +25,10 @@ string_enum!(
         Task = "task",
         /// A document signed (its SHA-256 is recorded).
         Sign = "sign",
+        /// A monitoring problem acknowledged (or its acknowledgement removed).
+        Acknowledge = "acknowledge",
+        /// A monitoring downtime scheduled or cancelled.
+        Downtime = "downtime",
     }
 );
 
@@ -39,6 +43,9 @@ string_enum!(
         Ticket = "ticket",
         Group = "group",
         TicketCategory = "ticket_category",
+        MonitorHost = "monitor_host",
+        MonitorService = "monitor_service",
+        Poller = "poller",
     }
 );
 

@@ -44,4 +44,12 @@ id_type!(
     TaskId,
     /// A business calendar (opening hours, holidays, closures).
     CalendarId,
+    /// A monitored host (usually an asset with an address).
+    HostId,
+    /// A check run on a monitored host: its host check or one of its services.
+    ServiceId,
+    /// A scheduled downtime of a host or a service.
+    DowntimeId,
+    /// A remote poller that runs the checks of a site.
+    PollerId,
 );

@@ -33,6 +33,8 @@ string_enum!(
         Settings = "settings",
         /// Helpdesk tickets, with their follow-ups, tasks and interventions.
         Ticket = "ticket",
+        /// Monitored hosts and services, their states, acknowledgements and downtimes.
+        Monitoring = "monitoring",
     }
 );
 
@@ -57,25 +59,28 @@ impl Profile {
             Profile::Admin => match object {
                 Settings => action == Read,
                 Asset => true,
-                Ticket => action != RevealSecret,
+                Ticket | Monitoring => action != RevealSecret,
                 Location | Entity | User => action != RevealSecret,
             },
             Profile::Technician => match object {
                 Asset => true,
                 Ticket => matches!(action, Read | Create | Update),
                 Location => matches!(action, Read | Create | Update),
+                // Technicians set up checks, acknowledge problems and schedule downtimes.
+                Monitoring => action != RevealSecret,
                 Entity | User | Settings => action == Read,
             },
             Profile::Hotline => match object {
                 Asset => matches!(action, Read | Update),
                 Ticket => matches!(action, Read | Create | Update),
-                Location | Entity | User | Settings => action == Read,
+                Location | Entity | User | Settings | Monitoring => action == Read,
             },
             Profile::Observer => action == Read,
             // A requester reads their own assets and opens and follows their own tickets.
             Profile::Requester => match object {
                 Ticket => matches!(action, Read | Create | Update),
-                Asset | Location | Entity => action == Read,
+                // The status wall is for everyone of the entity, a school principal included.
+                Asset | Location | Entity | Monitoring => action == Read,
                 User | Settings => false,
             },
         }

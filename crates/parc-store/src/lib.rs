@@ -16,6 +16,7 @@ pub mod inventory;
 pub mod jobs;
 pub mod locations;
 pub mod mail_settings;
+pub mod monitoring;
 pub mod secrets;
 pub mod settings;
 mod sql;

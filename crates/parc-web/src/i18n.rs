@@ -69,6 +69,10 @@ const FILES: &[(Lang, &str, &str)] = &[
     (Lang::En, "notify", include_str!("../i18n/en/notify.toml")),
     (Lang::Fr, "reports", include_str!("../i18n/fr/reports.toml")),
     (Lang::En, "reports", include_str!("../i18n/en/reports.toml")),
+    (Lang::Fr, "monitoring", include_str!("../i18n/fr/monitoring.toml")),
+    (Lang::En, "monitoring", include_str!("../i18n/en/monitoring.toml")),
+    (Lang::Fr, "alerts", include_str!("../i18n/fr/alerts.toml")),
+    (Lang::En, "alerts", include_str!("../i18n/en/alerts.toml")),
 ];
 
 #[derive(Debug, Default)]

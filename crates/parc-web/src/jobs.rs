@@ -38,6 +38,8 @@ use chrono::{DateTime, Utc};
 use parc_mail::{Email, SmtpSettings, CONVERSATION_TIMEOUT_FACTOR};
 use parc_store::helpdesk::notify::{self as notices, Notice};
 use parc_store::jobs::{self, Job, Retry, MAIL, NOTIFY};
+use parc_store::monitoring::alerts;
+use parc_store::monitoring::schedule::{Notice as MonitorNotice, MONITOR_NOTIFY};
 use parc_store::{mail_settings, settings, Store, StoreError};
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
@@ -169,6 +171,7 @@ async fn worker_loop(store: Store, options: WorkerOptions, waker: JobWaker, mut 
         if Instant::now() >= next_sla {
             next_sla = Instant::now() + SLA_EVERY;
             busy = watch_sla(&store).await;
+            busy |= watch_alerts(&store).await;
         }
         busy |= match round(&store, &i18n, &options.id, options.batch, Utc::now()).await {
             Ok(round) => {
@@ -233,10 +236,30 @@ async fn watch_sla(store: &Store) -> bool {
     }
 }
 
+/// One pass of the monitoring re-notification watcher; whether it queued anything.
+async fn watch_alerts(store: &Store) -> bool {
+    match alerts::watch(store, Utc::now()).await {
+        Ok(pass) if pass.sent > 0 => {
+            tracing::info!(sent = pass.sent, "monitoring problems re-notified");
+            true
+        }
+        Ok(_) => false,
+        Err(e) => {
+            tracing::warn!(error = %e, "monitoring re-notification pass failed; trying again at the next one");
+            false
+        }
+    }
+}
+
 async fn purge(store: &Store) -> Result<(), StoreError> {
     let mut tx = store.write().await?;
     let n = jobs::purge_done(&mut tx, Utc::now() - chrono::Duration::days(DONE_RETENTION_DAYS)).await?;
+    // Monitoring's performance data: raw samples rolled up, old roll-ups and logs purged.
+    let rolled = parc_store::monitoring::status::maintain(&mut tx, Utc::now().timestamp()).await?;
     tx.commit().await?;
+    if rolled > 0 {
+        tracing::info!(samples = rolled, "monitoring samples rolled up");
+    }
     if n > 0 {
         tracing::info!(count = n, "old done jobs purged");
     }
@@ -297,7 +320,7 @@ async fn expand_notices(
     batch: usize,
     now: DateTime<Utc>,
 ) -> Result<usize, StoreError> {
-    let claimed = jobs::claim_at(store, worker, &[NOTIFY], NOTIFY_LEASE, batch, now).await?;
+    let claimed = jobs::claim_at(store, worker, &[NOTIFY, MONITOR_NOTIFY], NOTIFY_LEASE, batch, now).await?;
     if claimed.is_empty() {
         return Ok(0);
     }
@@ -310,7 +333,12 @@ async fn expand_notices(
     let mut done = 0;
     for job in &claimed {
         // `Sent`: expanded (its e-mails are queued).
-        if let Outcome::Sent = expand(store, &mailer, job).await? {
+        let outcome = if job.kind == MONITOR_NOTIFY {
+            expand_alert(store, &mailer, job).await?
+        } else {
+            expand(store, &mailer, job).await?
+        };
+        if let Outcome::Sent = outcome {
             done += 1;
         }
     }
@@ -351,6 +379,40 @@ async fn expand(store: &Store, mailer: &Mailer<'_>, job: &Job) -> Result<Outcome
             emails = emails.len(),
             "notice expanded"
         );
+    }
+    Ok(outcome)
+}
+
+/// Turns one monitoring notice into one mail job per recipient and completes it, in one
+/// transaction.
+async fn expand_alert(store: &Store, mailer: &Mailer<'_>, job: &Job) -> Result<Outcome, StoreError> {
+    let notice: MonitorNotice = match job.payload() {
+        Ok(n) => n,
+        Err(e) => {
+            let why =
+                format!("the job's payload is not a monitoring notice (line {}, column {})", e.line(), e.column());
+            tracing::error!(job = job.id, "{why}");
+            return finished(jobs::fail(store, job.id, &why).await, job, Outcome::Failed);
+        }
+    };
+    let mut tx = store.write().await?;
+    let emails = match alerts::prepare(&mut tx, &notice).await {
+        Ok(Some(a)) => mailer.alert_mailer().emails(&a, job.id),
+        // The check is gone: nothing to tell.
+        Ok(None) => Vec::new(),
+        Err(e) => {
+            drop(tx);
+            tracing::warn!(job = job.id, error = %e, "cannot expand a monitoring notice, will retry");
+            return finished(jobs::retry_later(store, job.id, &e.to_string()).await.map(drop), job, Outcome::Retried);
+        }
+    };
+    for email in &emails {
+        jobs::enqueue_mail(&mut tx, email).await?;
+    }
+    let outcome = finished(jobs::complete_in(&mut tx, job.id).await, job, Outcome::Sent)?;
+    if let Outcome::Sent = outcome {
+        tx.commit().await?;
+        tracing::info!(job = job.id, kind = %notice.kind, service = notice.service_id, emails = emails.len(), "alert expanded");
     }
     Ok(outcome)
 }

@@ -4,6 +4,7 @@
 //! Architecture invariant: only parc-web knows HTTP; it never writes SQL (it calls parc-store).
 
 pub mod agents;
+pub mod alerts;
 pub mod api;
 pub mod auth;
 pub mod error;
@@ -12,6 +13,7 @@ pub mod helpdesk;
 pub mod i18n;
 pub mod intervention;
 pub mod jobs;
+pub mod monitoring;
 pub mod notify;
 pub mod pages;
 pub mod query;

@@ -44,6 +44,16 @@ impl<'a> Mailer<'a> {
         Mailer { i18n, base_url, default_lang: Lang::parse(&settings.default_language).unwrap_or_default(), domain }
     }
 
+    /// The writer of monitoring alerts, with the same links, language and thread domain.
+    pub fn alert_mailer(&self) -> crate::alerts::AlertMailer<'a> {
+        crate::alerts::AlertMailer {
+            i18n: self.i18n,
+            base_url: self.base_url.clone(),
+            default_lang: self.default_lang,
+            domain: self.domain.clone(),
+        }
+    }
+
     /// One e-mail per recipient of `n`, the notification of job `job_id`.
     pub fn emails(&self, n: &Notification, job_id: i64) -> Vec<Email> {
         n.recipients.iter().map(|to| self.email(n, job_id, to)).collect()

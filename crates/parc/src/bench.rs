@@ -48,6 +48,9 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 4)]
         concurrency: usize,
     },
+    /// Schedule N services on this node and report checks/s, scheduling latency (start versus
+    /// due time) p50/p99/max, CPU used and memory (use an empty database).
+    Monitoring(crate::bench_monitoring::MonitoringArgs),
 }
 
 const SCHOOLS: usize = 20;
@@ -79,6 +82,10 @@ pub async fn run(cmd: BenchCommand, cfg: &Config) -> Result<()> {
         BenchCommand::Inventory { machines, software, concurrency } => {
             let store = crate::open_store(cfg).await?;
             return crate::bench_inventory::run(store, machines, software, concurrency).await;
+        }
+        BenchCommand::Monitoring(args) => {
+            let store = crate::open_store(cfg).await?;
+            return crate::bench_monitoring::run(store, args, cfg).await;
         }
     };
     let store = crate::open_store(cfg).await?;

@@ -30,6 +30,12 @@ pub struct Config {
     pub log_format: String,
     /// A tracing filter, e.g. `info` or `parc_web=debug,info`.
     pub log: String,
+    /// Run the monitoring checks on this node (several nodes share them through leases).
+    pub monitoring: bool,
+    /// Most plugin processes and native checks running at once on this node.
+    pub monitoring_concurrency: usize,
+    /// `$USER1$` of plugin command lines: where the Nagios plugins are.
+    pub plugin_dir: String,
 }
 
 impl Default for Config {
@@ -46,6 +52,9 @@ impl Default for Config {
             max_body_mb: 25,
             log_format: "text".into(),
             log: "info".into(),
+            monitoring: true,
+            monitoring_concurrency: 512,
+            plugin_dir: "/usr/lib/nagios/plugins".into(),
         }
     }
 }
@@ -65,6 +74,9 @@ impl std::fmt::Debug for Config {
             .field("max_body_mb", &self.max_body_mb)
             .field("log_format", &self.log_format)
             .field("log", &self.log)
+            .field("monitoring", &self.monitoring)
+            .field("monitoring_concurrency", &self.monitoring_concurrency)
+            .field("plugin_dir", &self.plugin_dir)
             .finish()
     }
 }
@@ -81,6 +93,9 @@ const KEYS: &[&str] = &[
     "max_body_mb",
     "log_format",
     "log",
+    "monitoring",
+    "monitoring_concurrency",
+    "plugin_dir",
 ];
 /// Secrets that may also come from a file named by `PARC_<KEY>_FILE`.
 const SECRET_KEYS: &[&str] = &["database_url", "secret_key", "admin_password"];
@@ -135,6 +150,12 @@ impl Config {
         }
         if !(1..=1024).contains(&self.max_body_mb) {
             bail!("max_body_mb must be between 1 and 1024");
+        }
+        if !(1..=10_000).contains(&self.monitoring_concurrency) {
+            bail!("monitoring_concurrency must be between 1 and 10000");
+        }
+        if !self.plugin_dir.starts_with('/') {
+            bail!("plugin_dir must be an absolute path such as /usr/lib/nagios/plugins");
         }
         if !self.database_url.is_empty()
             && !["sqlite:", "postgres://", "postgresql://"].iter().any(|p| self.database_url.starts_with(p))
@@ -248,6 +269,13 @@ max_body_mb = 25
 # Logs: "text" or "json", and a tracing filter.
 log_format = "text"
 log = "info"
+
+# Monitoring: whether this node runs checks (with several nodes on one PostgreSQL each check
+# runs on exactly one of them), how many at once, and where the Nagios plugins are ($USER1$;
+# Debian's monitoring-plugins package installs them there).
+monitoring = true
+monitoring_concurrency = 512
+plugin_dir = "/usr/lib/nagios/plugins"
 "#;
 
 #[cfg(test)]

@@ -5,8 +5,10 @@ mod agent_cmd;
 mod bench;
 mod bench_helpdesk;
 mod bench_inventory;
+mod bench_monitoring;
 mod config;
 mod demo;
+mod poller_cmd;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
@@ -72,6 +74,8 @@ enum Command {
     Bench(bench::BenchCommand),
     /// Inventory this machine and send it to a server (GLPI agent JSON protocol), or write it to a file.
     Agent(agent_cmd::AgentArgs),
+    /// Run the monitoring checks assigned to this poller and push their results to a server.
+    Poller(poller_cmd::PollerArgs),
 }
 
 #[derive(Subcommand)]
@@ -124,6 +128,7 @@ fn main() -> Result<()> {
     // The agent runs on machines without a Parc server: no configuration, no database.
     let cli = match cli.command {
         Command::Agent(args) => return agent_cmd::main(args),
+        Command::Poller(args) => return poller_cmd::main(args),
         command => Cli { command, ..cli },
     };
     let listen = match &cli.command {
@@ -274,6 +279,7 @@ async fn run(command: Command, cfg: Config) -> Result<()> {
         }
         Command::Bench(cmd) => bench::run(cmd, &cfg).await,
         Command::Agent(args) => agent_cmd::run(args).await,
+        Command::Poller(_) => unreachable!("dispatched before start-up"),
     }
 }
 
@@ -312,6 +318,7 @@ async fn serve(cfg: Config, demo: bool) -> Result<()> {
     };
     let state = parc_web::AppState::new(store.clone(), web).await?;
     let mail_worker = parc_web::spawn_worker(store.clone());
+    let scheduler = cfg.monitoring.then(|| start_monitoring(&store, &cfg));
     let app = parc_web::router(state).layer(axum::Extension(mail_worker.waker()));
     let listener =
         tokio::net::TcpListener::bind(&cfg.listen).await.with_context(|| format!("cannot listen on {}", cfg.listen))?;
@@ -325,9 +332,24 @@ async fn serve(cfg: Config, demo: bool) -> Result<()> {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await?;
+    if let Some(s) = scheduler {
+        s.shutdown().await;
+    }
     mail_worker.shutdown().await;
     store.close().await;
     Ok(())
+}
+
+/// Starts this node's check scheduler (the central checks: those of no remote poller).
+fn start_monitoring(store: &Store, cfg: &Config) -> parc_monitor::scheduler::Scheduler {
+    use parc_monitor::scheduler::{Scheduler, SchedulerConfig, Stats, StoreSource};
+    let mut limits = parc_monitor::Limits { max_concurrent: cfg.monitoring_concurrency, ..Default::default() };
+    limits.user_macros.insert(1, cfg.plugin_dir.clone());
+    let runner = std::sync::Arc::new(parc_monitor::Runner::new(limits));
+    let owner = format!("{}:{}", parc_web::jobs::worker_id(), parc_store::secrets::random_token(4));
+    let source = StoreSource { store: store.clone(), owner, poller: 0 };
+    tracing::info!(concurrency = cfg.monitoring_concurrency, plugin_dir = %cfg.plugin_dir, "monitoring scheduler started");
+    Scheduler::start(source, runner, SchedulerConfig::default(), std::sync::Arc::new(Stats::default()))
 }
 
 async fn user_command(cmd: UserCommand, cfg: &Config) -> Result<()> {

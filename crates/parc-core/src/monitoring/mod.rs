@@ -20,10 +20,18 @@
 //! Everything here is pure: no process, no clock, no storage. Malformed plugin output never
 //! panics; what cannot be read is reported next to what could.
 
+pub mod availability;
 pub mod check;
+pub mod dependency;
+pub mod downtime;
+pub mod headline;
+pub mod host;
+pub mod notify;
 pub mod perfdata;
 pub mod state;
+pub mod templates;
 pub mod threshold;
+pub mod timeperiod;
 
 use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;

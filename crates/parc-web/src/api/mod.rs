@@ -11,8 +11,10 @@ pub mod hotline;
 pub mod inventory;
 pub mod io;
 pub mod mail;
+pub mod monitoring;
 pub mod notify;
 pub mod planning;
+pub mod pollers;
 pub mod reports;
 
 use crate::error::{AppError, ErrorBody};
@@ -82,7 +84,7 @@ impl Modify for BearerAuth {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Parc API", description = "IT asset management: assets, entities, locations, users, settings, agent inventory and software. \
+    info(title = "Parc API", description = "IT asset management: assets, entities, locations, users, settings, agent inventory and software, helpdesk, monitoring. \
         Authenticate with `Authorization: Bearer <token>` (create one with `parc token create USER` or on your account page). \
         Errors always have the shape {\"error\":{\"code\",\"message\",\"details\"}}."),
     components(schemas(ErrorBody, crate::error::ErrorContent)),
@@ -106,6 +108,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(planning::Doc::openapi());
     doc.merge(reports::Doc::openapi());
     doc.merge(helpdesk_admin::Doc::openapi());
+    doc.merge(monitoring::Doc::openapi());
+    doc.merge(pollers::Doc::openapi());
     let mut servers = utoipa::openapi::Server::new("/api/v1");
     servers.description = Some("this server".into());
     doc.servers = Some(vec![servers]);
@@ -135,5 +139,7 @@ pub fn routes() -> Router<AppState> {
         .merge(planning::routes())
         .merge(reports::routes())
         .merge(helpdesk_admin::routes())
+        .merge(monitoring::routes())
+        .merge(pollers::routes())
         .fallback(not_found)
 }

@@ -1,0 +1,241 @@
+//! Who receives a monitoring notification, and the watcher that re-notifies problems that
+//! last (and sends the ones that were held: outside the notification period, in a downtime
+//! that has ended, during the first delay).
+//!
+//! A notice ([`super::schedule::Notice`]) is queued by [`super::schedule::record`] in the
+//! result's transaction; the job worker expands it with [`prepare`]: the members of the host's
+//! contact group (plus its escalation group from notification number `escalate_after` on), or,
+//! when the host has no contact group, the technicians of its entity. Inactive users and users
+//! without an e-mail address are skipped; each address gets one message.
+
+use super::schedule::{enqueue_notice, Notice};
+use crate::helpdesk::notify::{handlers_of, Recipient};
+use crate::sql::Sql;
+use crate::{Result, Store};
+use chrono::{DateTime, Duration, Utc};
+use parc_core::monitoring::notify::{self, Decision, NotificationPolicy, NotificationType, NotifyContext};
+use parc_core::monitoring::ServiceState;
+use parc_core::{EntityId, UserId};
+use sqlx::AnyConnection;
+use std::collections::HashSet;
+
+/// Everything the e-mails of one monitoring notice are made of.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alert {
+    pub notice: Notice,
+    pub host_name: String,
+    pub host_display_name: Option<String>,
+    pub address: String,
+    pub service_name: String,
+    pub long_output: Option<String>,
+    pub recipients: Vec<Recipient>,
+}
+
+/// The alert of `notice` as things stand now; `None` when its check no longer exists.
+pub async fn prepare(c: &mut AnyConnection, notice: &Notice) -> Result<Option<Alert>> {
+    type Row = (String, Option<String>, String, String, Option<String>, i64, Option<i64>, Option<i64>);
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT h.name, h.display_name, h.address, s.name, s.long_output, h.entity_id, h.contact_group_id, \
+         CASE WHEN $1 = 1 THEN h.escalation_group_id ELSE NULL END \
+         FROM monitor_services s JOIN monitor_hosts h ON h.id = s.host_id WHERE s.id = $2",
+    )
+    .bind(i64::from(notice.escalated))
+    .bind(notice.service_id)
+    .fetch_optional(&mut *c)
+    .await?;
+    let Some((host_name, host_display_name, address, service_name, long_output, entity, group, escalation)) = row
+    else {
+        return Ok(None);
+    };
+    let mut ids: Vec<UserId> = Vec::new();
+    for g in [group, escalation].into_iter().flatten() {
+        let members: Vec<(i64,)> =
+            sqlx::query_as("SELECT user_id FROM user_group_members WHERE group_id = $1 ORDER BY user_id")
+                .bind(g)
+                .fetch_all(&mut *c)
+                .await?;
+        ids.extend(members.into_iter().map(|(u,)| UserId(u)));
+    }
+    if group.is_none() {
+        let tree = crate::entities::tree(c).await?;
+        ids.extend(handlers_of(c, &tree, EntityId(entity)).await?);
+    }
+    let recipients = reachable(c, &ids).await?;
+    Ok(Some(Alert {
+        notice: notice.clone(),
+        host_name,
+        host_display_name,
+        address,
+        service_name,
+        long_output: long_output.filter(|l| !l.is_empty()),
+        recipients,
+    }))
+}
+
+async fn reachable(c: &mut AnyConnection, ids: &[UserId]) -> Result<Vec<Recipient>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = Sql::new("SELECT id, display_name, email, language FROM users WHERE ");
+    sql.in_ints("id", ids.iter().map(|u| u.0));
+    sql.push(" AND active = 1 AND email IS NOT NULL AND email <> ''");
+    let rows: Vec<(i64, String, String, Option<String>)> = sql.query_as().fetch_all(c).await?;
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for id in ids {
+        let Some((_, name, email, language)) = rows.iter().find(|r| r.0 == id.0) else { continue };
+        let email = email.trim();
+        if seen.insert(email.to_lowercase()) {
+            out.push(Recipient {
+                user_id: *id,
+                name: name.clone(),
+                email: email.to_owned(),
+                language: language.clone(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// What one watcher pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WatchPass {
+    /// Notifications queued (re-notifications and held ones).
+    pub sent: usize,
+}
+
+/// Looks at the HARD problems that may need a notification now: a re-notification after the
+/// host's interval, or a first one that was held. Each is decided by parc-core's rules; a
+/// compare-and-set on `last_notification_ms` makes sure that with several nodes only one sends.
+pub async fn watch(store: &Store, now: DateTime<Utc>) -> Result<WatchPass> {
+    let now_ms = now.timestamp_millis();
+    type Row = (
+        i64,
+        i64,
+        i64,
+        String,
+        Option<i64>,
+        i64,
+        i64,
+        Option<i64>,
+        Option<i64>,
+        i64,
+        Option<String>,
+        i64,
+        Option<i64>,
+        i64,
+        i64,
+        Option<String>,
+    );
+    let rows: Vec<Row> = {
+        let mut c = store.read().await?;
+        sqlx::query_as(
+            "SELECT s.id, s.host_id, s.is_host, s.state, s.ack_sticky, s.notified_problem, s.notifications_sent, \
+             s.last_notification_ms, s.last_hard_change_ms, s.flapping, h.notification_period, h.renotify_interval_s, \
+             h.escalate_after, s.notifications_enabled, \
+             CASE WHEN EXISTS (SELECT 1 FROM monitor_downtimes d WHERE d.host_id = s.host_id \
+               AND (d.service_id IS NULL OR d.service_id = s.id) AND d.cancelled_at IS NULL \
+               AND d.start_ms <= $1 AND d.end_ms > $2) THEN 1 ELSE 0 END, s.output \
+             FROM monitor_services s JOIN monitor_hosts h ON h.id = s.host_id \
+             WHERE s.state_type = 'HARD' AND s.state NOT IN ('OK', 'UP', 'PENDING') AND s.notifications_enabled = 1 \
+             AND h.enabled = 1 AND (s.notified_problem = 0 OR h.renotify_interval_s > 0) \
+             ORDER BY s.id LIMIT 5000",
+        )
+        .bind(now_ms)
+        .bind(now_ms)
+        .fetch_all(&mut *c)
+        .await?
+    };
+    let mut pass = WatchPass::default();
+    for r in rows {
+        let (
+            id,
+            host_id,
+            is_host,
+            state,
+            ack,
+            notified,
+            sent,
+            last_ms,
+            since_ms,
+            flapping,
+            period,
+            renotify_s,
+            escalate_after,
+            enabled,
+            downtime,
+            output,
+        ) = r;
+        let host_not_up = if is_host == 0 {
+            let mut c = store.read().await?;
+            let hs: Option<(String,)> =
+                sqlx::query_as("SELECT state FROM monitor_services WHERE host_id = $1 AND is_host = 1")
+                    .bind(host_id)
+                    .fetch_optional(&mut *c)
+                    .await?;
+            hs.is_some_and(|(s,)| s != "UP" && s != "PENDING")
+        } else {
+            false
+        };
+        let current = match state.parse::<ServiceState>() {
+            Ok(s) => s,
+            Err(_) => match state.as_str() {
+                "DOWN" => ServiceState::Critical,
+                _ => ServiceState::Unknown,
+            },
+        };
+        let ctx = NotifyContext {
+            is_host: is_host != 0,
+            state_hard: true,
+            in_downtime: downtime != 0,
+            acknowledged: ack.is_some(),
+            flapping: flapping != 0,
+            host_not_up,
+            unreachable: state == "UNREACHABLE",
+            dependency_failed: false,
+            last_notification_at: last_ms.and_then(DateTime::from_timestamp_millis),
+            notifications_sent: u32::try_from(sent).unwrap_or(0),
+            problem_notified: notified != 0,
+            problem_since: since_ms.and_then(DateTime::from_timestamp_millis).unwrap_or(now),
+        };
+        let policy = NotificationPolicy {
+            enabled: enabled != 0,
+            interval: (renotify_s > 0).then(|| Duration::seconds(renotify_s)),
+            period: period.as_deref().and_then(|p| p.parse().ok()),
+            escalate_after: escalate_after.and_then(|n| u32::try_from(n).ok()),
+            ..NotificationPolicy::default()
+        };
+        let Decision::Send { kind: NotificationType::Problem, number, escalated } =
+            notify::renotify(current, &ctx, &policy, now)
+        else {
+            continue;
+        };
+        let mut tx = store.write().await?;
+        // Only if nobody notified it meanwhile (another node, or a new result).
+        let mut cas = Sql::new("UPDATE monitor_services SET notified_problem = 1, notifications_sent = ");
+        cas.bind_int(i64::from(number)).push(", last_notification_ms = ").bind_int(now_ms);
+        cas.push(" WHERE id = ").bind_int(id).push(" AND notifications_sent = ").bind_int(sent);
+        match last_ms {
+            Some(l) => cas.push(" AND last_notification_ms = ").bind_int(l),
+            None => cas.push(" AND last_notification_ms IS NULL"),
+        };
+        if cas.execute(&mut tx).await? != 1 {
+            continue;
+        }
+        let notice = Notice {
+            service_id: id,
+            host_id,
+            is_host: is_host != 0,
+            kind: "PROBLEM".into(),
+            state: state.clone(),
+            output: output.unwrap_or_default().chars().take(1000).collect(),
+            number,
+            escalated,
+            at_ms: now_ms,
+        };
+        enqueue_notice(&mut tx, &notice).await?;
+        tx.commit().await?;
+        pass.sent += 1;
+    }
+    Ok(pass)
+}
