@@ -12,6 +12,8 @@ pub mod intervention;
 pub mod inventory;
 pub mod io;
 pub mod mail;
+pub mod monitoring;
+pub mod monitoring_admin;
 pub mod planning;
 pub mod report;
 pub mod reports;
@@ -55,6 +57,8 @@ pub struct UserNav {
     pub tickets: bool,
     /// Opens tickets for others somewhere: the hotline's quick entry.
     pub hotline: bool,
+    /// Reads monitoring somewhere (the status wall).
+    pub monitoring: bool,
 }
 
 impl Page {
@@ -70,6 +74,7 @@ impl Page {
             settings: ctx.can_anywhere(Object::Settings, Action::Update),
             tickets: ctx.can_anywhere(Object::Ticket, Action::Read),
             hotline: !ctx.scope(Object::Ticket, Action::Create).full.is_empty(),
+            monitoring: ctx.can_anywhere(Object::Monitoring, Action::Read),
         });
         Page {
             lang: ctx.lang,
@@ -318,6 +323,8 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(reports::routes())
         .merge(helpdesk_admin::routes())
         .merge(entity_helpdesk::routes())
+        .merge(monitoring::routes())
+        .merge(monitoring_admin::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state, html_errors))
 }
