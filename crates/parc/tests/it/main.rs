@@ -9,5 +9,6 @@ mod browser_sign;
 mod chrome;
 mod http;
 mod inventory_pages;
+mod monitoring_nodes;
 mod permissions;
 mod quickstart;
