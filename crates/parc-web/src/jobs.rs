@@ -173,6 +173,13 @@ async fn worker_loop(store: Store, options: WorkerOptions, waker: JobWaker, mut 
             busy = watch_sla(&store).await;
             busy |= watch_alerts(&store).await;
         }
+        busy |= match monitor_tickets(&store, &i18n, &options.id, options.batch, Utc::now()).await {
+            Ok(n) => n >= options.batch,
+            Err(e) => {
+                tracing::warn!(error = %e, "monitoring ticket round failed; trying again at the next poll");
+                false
+            }
+        };
         busy |= match round(&store, &i18n, &options.id, options.batch, Utc::now()).await {
             Ok(round) => {
                 if failing.take().is_some() {
@@ -234,6 +241,79 @@ async fn watch_sla(store: &Store) -> bool {
             false
         }
     }
+}
+
+/// Opens the helpdesk tickets of HARD CRITICAL/DOWN problems (hosts with `open_tickets`) and
+/// follows up on them at recovery: up to `batch` due `monitor_ticket` jobs, each in one
+/// transaction, written in the organisation's language. Runs whether e-mail is on or not.
+pub async fn monitor_tickets(
+    store: &Store,
+    i18n: &I18n,
+    worker: &str,
+    batch: usize,
+    now: DateTime<Utc>,
+) -> Result<usize, StoreError> {
+    let claimed = jobs::claim_at(store, worker, &[alerts::MONITOR_TICKET], NOTIFY_LEASE, batch, now).await?;
+    if claimed.is_empty() {
+        return Ok(0);
+    }
+    let lang = {
+        let mut c = store.read().await?;
+        crate::i18n::Lang::parse(&settings::get(&mut c).await?.default_language).unwrap_or_default()
+    };
+    let mut done = 0;
+    for job in &claimed {
+        let notice: MonitorNotice = match job.payload() {
+            Ok(n) => n,
+            Err(e) => {
+                let why =
+                    format!("the job's payload is not a monitoring notice (line {}, column {})", e.line(), e.column());
+                finished(jobs::fail(store, job.id, &why).await, job, Outcome::Failed)?;
+                continue;
+            }
+        };
+        let mut tx = store.write().await?;
+        let Some((host, display, address, service)) = alerts::ticket_subject(&mut tx, &notice).await? else {
+            finished(jobs::complete_in(&mut tx, job.id).await, job, Outcome::Sent)?;
+            tx.commit().await?;
+            continue;
+        };
+        let host = display.unwrap_or(host);
+        let state = i18n.t(lang, &format!("alerts.state.{}", notice.state)).to_owned();
+        let what = if notice.is_host {
+            host.clone()
+        } else {
+            i18n.tf(lang, "alerts.service_what", &[("host", &host), ("service", &service)])
+        };
+        let args = [
+            ("what", what.as_str()),
+            ("host", host.as_str()),
+            ("address", address.as_str()),
+            ("service", service.as_str()),
+            ("state", state.as_str()),
+            ("output", notice.output.as_str()),
+        ];
+        let texts = alerts::TicketTexts {
+            requester: i18n.t(lang, "alerts.ticket.requester").to_owned(),
+            title: i18n.tf(lang, "alerts.ticket.title", &args),
+            description: i18n.tf(lang, "alerts.ticket.description", &args),
+            followup: i18n.tf(lang, "alerts.ticket.recovered", &args),
+        };
+        match alerts::apply_ticket(&mut tx, &notice, &texts).await {
+            Ok(outcome) => {
+                finished(jobs::complete_in(&mut tx, job.id).await, job, Outcome::Sent)?;
+                tx.commit().await?;
+                tracing::info!(job = job.id, service = notice.service_id, ?outcome, "monitoring ticket work done");
+                done += 1;
+            }
+            Err(e) => {
+                drop(tx);
+                tracing::warn!(job = job.id, error = %e, "cannot open or follow up a monitoring ticket, will retry");
+                finished(jobs::retry_later(store, job.id, &e.to_string()).await.map(drop), job, Outcome::Retried)?;
+            }
+        }
+    }
+    Ok(done)
 }
 
 /// One pass of the monitoring re-notification watcher; whether it queued anything.

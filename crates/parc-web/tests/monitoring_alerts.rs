@@ -13,7 +13,7 @@ use parc_store::helpdesk::{self, GroupInput};
 use parc_store::testing::TestDb;
 use parc_store::users::{self, UserInput};
 use parc_store::Actor;
-use parc_web::jobs::run_once;
+use parc_web::jobs::{monitor_tickets, run_once};
 use parc_web::{AppState, WebConfig};
 use serde_json::json;
 
@@ -87,7 +87,7 @@ async fn a_critical_service_reaches_the_mailbox_and_its_recovery_too() {
             Method::POST,
             "/monitoring/hosts",
             Some(json!({"entity_id": town.0, "name": "SRV-FICHIERS", "display_name": "Serveur de fichiers",
-                        "address": "192.168.201.10", "contact_group_id": group.id.0})),
+                        "address": "192.168.201.10", "contact_group_id": group.id.0, "open_tickets": true})),
         )
         .await;
         assert_eq!(s, StatusCode::CREATED, "{host}");
@@ -152,6 +152,21 @@ async fn a_critical_service_reaches_the_mailbox_and_its_recovery_too() {
         let mail = sink.messages();
         assert_eq!(mail.len(), 2, "{mail:?}");
         let fr = mail.iter().find(|m| m.rcpt == ["tech@example.org"]).unwrap();
+        // The HARD CRITICAL opened a helpdesk ticket for the on-call group, in French.
+        let i18n = parc_web::i18n::I18n::load();
+        assert_eq!(monitor_tickets(&store, &i18n, "test-worker", 10, Utc::now()).await.unwrap(), 1);
+        let (_, st) = api(&app, tech, Method::GET, &format!("/monitoring/states?host_id={host_id}"), None).await;
+        let ticket = st.as_array().unwrap().iter().find(|x| x["id"] == sid).unwrap()["ticket_id"].as_i64();
+        let ticket = ticket.expect("a ticket was opened");
+        let (s, t) = api(&app, tech, Method::GET, &format!("/tickets/{ticket}"), None).await;
+        assert_eq!(s, StatusCode::OK, "{t}");
+        let t = &t["ticket"];
+        assert_eq!(t["title"], "[Supervision] Serveur de fichiers / Disque C : CRITIQUE", "{t}");
+        assert_eq!(
+            (t["source"].as_str(), t["assignee_group_id"].as_i64()),
+            (Some("monitoring"), Some(group.id.0)),
+            "{t}"
+        );
         let en = mail.iter().find(|m| m.rcpt == ["astreinte@example.org"]).unwrap();
         assert_eq!(fr.subject, "** PROBLÈME : Serveur de fichiers / Disque C est CRITIQUE **");
         assert_eq!(en.subject, "** PROBLEM: Serveur de fichiers / Disque C is CRITICAL **");
@@ -163,13 +178,19 @@ async fn a_critical_service_reaches_the_mailbox_and_its_recovery_too() {
         assert_eq!(s, StatusCode::OK);
         let (s, v) = api(&app, tech, Method::POST, &uri, Some(result(0, "DISK OK - free space: C:\\ 40 GB"))).await;
         assert_eq!((s, v["state"].as_str()), (StatusCode::OK, Some("OK")), "{v}");
+        // The recovery's alert, and the new ticket's notification (opened above).
         let r = run_once(&store, "test-worker", 50, Utc::now()).await.unwrap();
-        assert_eq!((r.notices, r.sent), (1, 2), "{r:?}");
-        let mail = sink.messages();
-        assert_eq!(mail.len(), 4);
+        assert_eq!((r.notices, r.sent), (2, 4), "{r:?}");
+        let mail: Vec<_> = sink.messages().into_iter().filter(|m| m.subject.starts_with("** ")).collect();
+        assert_eq!(mail.len(), 4, "{mail:?}");
         let recovery = mail[2..].iter().find(|m| m.rcpt == ["tech@example.org"]).unwrap();
         assert_eq!(recovery.subject, "** RÉTABLISSEMENT : Serveur de fichiers / Disque C est OK **");
         assert_eq!(recovery.in_reply_to, fr.in_reply_to, "one thread per check");
+        // The recovery follows up on the ticket.
+        assert_eq!(monitor_tickets(&store, &i18n, "test-worker", 10, Utc::now()).await.unwrap(), 1);
+        let (s, t) = api(&app, tech, Method::GET, &format!("/tickets/{ticket}"), None).await;
+        assert_eq!(s, StatusCode::OK, "{t}");
+        assert!(t["followups"].to_string().contains("Rétabli : Serveur de fichiers / Disque C est OK"), "{t}");
 
         // The state-change log and availability over the last hour.
         let (s, ev) = api(&app, agent, Method::GET, &format!("/monitoring/services/{sid}/events"), None).await;

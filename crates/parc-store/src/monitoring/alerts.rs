@@ -239,3 +239,131 @@ pub async fn watch(store: &Store, now: DateTime<Utc>) -> Result<WatchPass> {
     }
     Ok(pass)
 }
+
+/// Kind of the jobs that open a helpdesk ticket for a HARD CRITICAL/DOWN problem of a host whose
+/// `open_tickets` is set, or add the recovery to it; their payload is a [`Notice`].
+pub const MONITOR_TICKET: &str = "monitor_ticket";
+
+/// Queues the ticket work of a notice when the host asks for tickets: a PROBLEM in CRITICAL or
+/// DOWN opens one (once per problem), a RECOVERY follows up on it. In the result's transaction.
+pub(crate) async fn enqueue_ticket(c: &mut AnyConnection, notice: &Notice) -> Result<()> {
+    let wanted = match notice.kind.as_str() {
+        "PROBLEM" => matches!(notice.state.as_str(), "CRITICAL" | "DOWN") && notice.number == 1,
+        _ => true,
+    };
+    if !wanted {
+        return Ok(());
+    }
+    let row: Option<(i64, Option<i64>)> = sqlx::query_as(
+        "SELECT h.open_tickets, s.ticket_id FROM monitor_services s JOIN monitor_hosts h ON h.id = s.host_id WHERE s.id = $1",
+    )
+    .bind(notice.service_id)
+    .fetch_optional(&mut *c)
+    .await?;
+    let Some((open_tickets, ticket)) = row else { return Ok(()) };
+    let needed = match notice.kind.as_str() {
+        "PROBLEM" => open_tickets != 0 && ticket.is_none(),
+        _ => ticket.is_some(),
+    };
+    if needed {
+        crate::jobs::enqueue(c, MONITOR_TICKET, &serde_json::to_value(notice).unwrap_or_default(), None).await?;
+    }
+    Ok(())
+}
+
+/// The texts of a monitoring ticket, written by the caller in the organisation's language.
+#[derive(Debug, Clone)]
+pub struct TicketTexts {
+    /// The requester's name on the ticket ("Supervision").
+    pub requester: String,
+    pub title: String,
+    pub description: String,
+    pub followup: String,
+}
+
+/// What [`apply_ticket`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TicketOutcome {
+    Opened(parc_core::TicketId),
+    FollowedUp(parc_core::TicketId),
+    /// Nothing to do any more (a ticket is already open, the check or its ticket is gone).
+    Nothing,
+}
+
+/// The facts the caller needs to write a ticket's texts: (host, display name, address, check
+/// name).
+pub async fn ticket_subject(
+    c: &mut AnyConnection,
+    notice: &Notice,
+) -> Result<Option<(String, Option<String>, String, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT h.name, h.display_name, h.address, s.name FROM monitor_services s JOIN monitor_hosts h ON h.id = s.host_id \
+         WHERE s.id = $1",
+    )
+    .bind(notice.service_id)
+    .fetch_optional(c)
+    .await?)
+}
+
+/// Opens the ticket of a problem, or follows up on it at the recovery, in the caller's
+/// transaction (the job worker's). The ticket is an incident of the host's entity, from
+/// "monitoring", linked to the host's asset, assigned to its contact group when that group
+/// handles tickets there.
+pub async fn apply_ticket(c: &mut AnyConnection, notice: &Notice, texts: &TicketTexts) -> Result<TicketOutcome> {
+    type Row = (Option<i64>, i64, Option<i64>, Option<i64>);
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT s.ticket_id, h.entity_id, h.asset_id, h.contact_group_id FROM monitor_services s \
+         JOIN monitor_hosts h ON h.id = s.host_id WHERE s.id = $1",
+    )
+    .bind(notice.service_id)
+    .fetch_optional(&mut *c)
+    .await?;
+    let Some((ticket, entity, asset, group)) = row else { return Ok(TicketOutcome::Nothing) };
+    let actor = crate::Actor::system("monitoring");
+    if notice.kind == "RECOVERY" {
+        let Some(t) = ticket else { return Ok(TicketOutcome::Nothing) };
+        sqlx::query("UPDATE monitor_services SET ticket_id = NULL WHERE id = $1")
+            .bind(notice.service_id)
+            .execute(&mut *c)
+            .await?;
+        let id = parc_core::TicketId(t);
+        if crate::helpdesk::get(c, id).await?.is_none_or(|t| !t.status.is_open()) {
+            return Ok(TicketOutcome::Nothing);
+        }
+        crate::helpdesk::add_followup(c, &actor, id, &texts.followup, false).await?;
+        return Ok(TicketOutcome::FollowedUp(id));
+    }
+    if ticket.is_some() {
+        return Ok(TicketOutcome::Nothing);
+    }
+    let cfg = crate::helpdesk::config(c).await?;
+    let tree = crate::entities::tree(c).await?;
+    let mut input = crate::helpdesk::TicketInput {
+        entity_id: Some(entity),
+        kind: Some("incident".into()),
+        title: Some(texts.title.chars().take(250).collect()),
+        description: Some(texts.description.clone()),
+        urgency: Some(4),
+        impact: Some(3),
+        asset_ids: asset.map(|a| vec![a]),
+        assignee_group_id: group,
+        source: Some("monitoring".into()),
+        requester_name: Some(texts.requester.clone()),
+        ..Default::default()
+    };
+    let t = match crate::helpdesk::create(c, &actor, &cfg, &tree, &input).await {
+        Ok(t) => t,
+        // The contact group may not handle tickets in this entity: open it unassigned.
+        Err(crate::StoreError::Validation(_)) if group.is_some() => {
+            input.assignee_group_id = None;
+            crate::helpdesk::create(c, &actor, &cfg, &tree, &input).await?
+        }
+        Err(e) => return Err(e),
+    };
+    sqlx::query("UPDATE monitor_services SET ticket_id = $1 WHERE id = $2")
+        .bind(t.id.0)
+        .bind(notice.service_id)
+        .execute(&mut *c)
+        .await?;
+    Ok(TicketOutcome::Opened(t.id))
+}

@@ -573,6 +573,7 @@ pub(crate) async fn enqueue_notice(c: &mut AnyConnection, notice: &Notice) -> Re
     .await?;
     let payload = serde_json::to_value(notice).unwrap_or_default();
     jobs::enqueue(c, MONITOR_NOTIFY, &payload, None).await?;
+    super::alerts::enqueue_ticket(c, notice).await?;
     Ok(())
 }
 

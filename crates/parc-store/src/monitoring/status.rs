@@ -46,6 +46,8 @@ pub struct ServiceStatus {
     pub ack_comment: Option<String>,
     pub ack_sticky: Option<bool>,
     pub in_downtime: bool,
+    /// The helpdesk ticket opened for the current problem (hosts with `open_tickets`).
+    pub ticket_id: Option<i64>,
     pub check_kind: String,
     pub check_summary: String,
 }
@@ -98,6 +100,7 @@ struct StatusRow {
     ack_sticky: Option<i64>,
     in_downtime: i64,
     definition: String,
+    ticket_id: Option<i64>,
 }
 
 fn status_select(now_ms: i64) -> Sql {
@@ -114,7 +117,7 @@ fn status_select(now_ms: i64) -> Sql {
     sql.push(" AND d.end_ms > ");
     sql.bind_int(now_ms);
     sql.push(
-        ") THEN 1 ELSE 0 END AS in_downtime, s.definition \
+        ") THEN 1 ELSE 0 END AS in_downtime, s.definition, s.ticket_id \
          FROM monitor_services s JOIN monitor_hosts h ON h.id = s.host_id",
     );
     sql
@@ -151,6 +154,7 @@ impl From<StatusRow> for ServiceStatus {
             ack_comment: r.ack_comment,
             ack_sticky: r.ack_sticky.map(|s| s != 0),
             in_downtime: r.in_downtime != 0,
+            ticket_id: r.ticket_id,
             check_kind: def.as_ref().map(|d| d.kind().to_owned()).unwrap_or_default(),
             check_summary: def.as_ref().map(CheckDefinition::summary).unwrap_or_default(),
         }

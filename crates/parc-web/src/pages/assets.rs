@@ -266,6 +266,8 @@ struct ShowPage {
     /// The asset's tickets the caller reads (`None`: the caller reads no tickets).
     tickets: Option<Vec<parc_store::helpdesk::Ticket>>,
     can_open_ticket: bool,
+    /// The "Supervision" box (`None`: the caller does not read monitoring there).
+    monitoring: Option<super::monitoring_admin::AssetMonitoring>,
 }
 
 fn public_url(state_url: &str, headers: &HeaderMap, token: &str) -> String {
@@ -293,6 +295,7 @@ async fn show_page(
     } else {
         None
     };
+    let monitoring = super::monitoring_admin::asset_box(ctx, &mut c, &a).await?;
     let settings = ctx.state.settings().await;
     let page = Page::new(ctx, "assets.title").await.with_flash(flash).with_title(a.name.clone());
     let inv = inv.map(|i| super::inventory::ComputerView::new(i, &page));
@@ -316,6 +319,7 @@ async fn show_page(
             inv,
             can_open_ticket,
             tickets,
+            monitoring,
         },
     ))
 }
