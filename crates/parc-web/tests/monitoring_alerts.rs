@@ -201,5 +201,13 @@ async fn a_critical_service_reaches_the_mailbox_and_its_recovery_too() {
         let (s, av) = api(&app, agent, Method::GET, &format!("/monitoring/services/{sid}/availability"), None).await;
         assert_eq!(s, StatusCode::OK, "{av}");
         assert!(av["availability_percent"].as_f64().is_some_and(|p| p < 100.0), "{av}");
+
+        // An absent field is kept, a null one removed.
+        let uri = format!("/monitoring/hosts/{host_id}");
+        let (s, h) = api(&app, tech, Method::PATCH, &uri, Some(json!({"wall_group": "Hôtel de ville"}))).await;
+        assert_eq!((s, h["contact_group_id"].as_i64()), (StatusCode::OK, Some(group.id.0)), "{h}");
+        let (s, h) = api(&app, tech, Method::PATCH, &uri, Some(json!({"contact_group_id": null}))).await;
+        assert_eq!((s, h["contact_group_id"].clone()), (StatusCode::OK, json!(null)), "{h}");
+        assert_eq!(h["wall_group"], "Hôtel de ville");
     }
 }

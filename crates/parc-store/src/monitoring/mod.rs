@@ -99,10 +99,20 @@ pub struct HostInput {
     pub display_name: Option<String>,
     pub address: Option<String>,
     pub wall_group: Option<String>,
-    pub poller_id: Option<i64>,
-    pub contact_group_id: Option<i64>,
-    pub escalation_group_id: Option<i64>,
-    pub escalate_after: Option<i64>,
+    /// Absent: kept; `null`: removed (the central nodes run the checks).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>)]
+    pub poller_id: Option<Option<i64>>,
+    /// Absent: kept; `null`: removed (alerts go to the entity's technicians).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>)]
+    pub contact_group_id: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>)]
+    pub escalation_group_id: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>)]
+    pub escalate_after: Option<Option<i64>>,
     pub notification_period: Option<String>,
     pub renotify_interval_min: Option<i64>,
     pub open_tickets: Option<bool>,
@@ -129,6 +139,15 @@ pub struct ServiceInput {
     pub enabled: Option<bool>,
     pub notifications_enabled: Option<bool>,
     pub depends_on: Option<Vec<i64>>,
+}
+
+/// Reads a field that may be absent (`None`, keep), `null` (`Some(None)`, clear) or a value.
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
 }
 
 #[derive(sqlx::FromRow)]
@@ -353,12 +372,12 @@ async fn check_host(c: &mut AnyConnection, i: &HostInput, old: Option<&Host>) ->
     if !(0..=10_080).contains(&renotify_min) {
         e.add("renotify_interval_min", "out_of_range", "must be between 0 and 10080 minutes");
     }
-    let escalate_after = keep(i.escalate_after, old.and_then(|o| o.escalate_after));
+    let escalate_after = keep(i.escalate_after, old.map(|o| o.escalate_after)).flatten();
     if escalate_after.is_some_and(|n| !(1..=1000).contains(&n)) {
         e.add("escalate_after", "out_of_range", "must be between 1 and 1000");
     }
-    let contact_group = keep(i.contact_group_id, old.and_then(|o| o.contact_group_id.map(|g| g.0)));
-    let escalation_group = keep(i.escalation_group_id, old.and_then(|o| o.escalation_group_id.map(|g| g.0)));
+    let contact_group = keep(i.contact_group_id, old.map(|o| o.contact_group_id.map(|g| g.0))).flatten();
+    let escalation_group = keep(i.escalation_group_id, old.map(|o| o.escalation_group_id.map(|g| g.0))).flatten();
     for (field, group) in [("contact_group_id", contact_group), ("escalation_group_id", escalation_group)] {
         if let Some(g) = group {
             let found: Option<(i64,)> =
@@ -368,7 +387,7 @@ async fn check_host(c: &mut AnyConnection, i: &HostInput, old: Option<&Host>) ->
             }
         }
     }
-    let poller = keep(i.poller_id, old.and_then(|o| o.poller_id.map(|p| p.0)));
+    let poller = keep(i.poller_id, old.map(|o| o.poller_id.map(|p| p.0))).flatten();
     if let Some(p) = poller {
         let found: Option<(i64,)> =
             sqlx::query_as("SELECT id FROM monitor_pollers WHERE id = $1").bind(p).fetch_optional(&mut *c).await?;

@@ -8,7 +8,7 @@ use crate::error::{AppError, AppResult, ErrorBody};
 use crate::monitoring::{
     now_ms, readable, require_create, visible_downtime, visible_host, visible_service, visible_status,
 };
-use crate::query::parse_asset_query;
+use crate::pages::monitoring_admin::monitor_assets;
 use crate::AppState;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -17,7 +17,7 @@ use parc_core::monitoring::availability::{self as avail, AvailabilityState, Stat
 use parc_core::monitoring::host::HostState;
 use parc_core::monitoring::templates::{self, HostTemplate};
 use parc_core::monitoring::{parse_output, truncate_output, ServiceState};
-use parc_core::permissions::{Action, Object};
+use parc_core::permissions::Action;
 use parc_core::{EntityId, HostId};
 use parc_store::monitoring::schedule::{self, CheckResult, Recorded};
 use parc_store::monitoring::status::{
@@ -126,41 +126,23 @@ pub struct BulkOutcome {
     pub without_address: Vec<i64>,
 }
 
-/// At most this many assets are monitored by one bulk request.
-const BULK_MAX: i64 = 2000;
-
 /// Monitors the assets matching a filter (those with an IP address that are not monitored
-/// yet), all in one transaction: any invalid host refuses the whole request.
+/// yet), all in one transaction: any invalid host refuses the whole request. At most 2000
+/// assets per request.
 #[utoipa::path(post, path = "/monitoring/hosts/bulk", tag = "monitoring", request_body = BulkInput,
     responses((status = 201, body = BulkOutcome), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn hosts_bulk(ctx: Ctx, ApiJson(input): ApiJson<BulkInput>) -> AppResult<(StatusCode, Json<BulkOutcome>)> {
-    let q = parse_asset_query(Some(&input.filter))?;
-    let scope = ctx.scope(Object::Asset, Action::Read);
     let mut tx = ctx.state.store.write().await?;
-    let assets =
-        parc_store::assets::list_all(&mut tx, ctx.state.store.backend(), &scope, ctx.user.id, &q, BULK_MAX).await?;
-    let mut out = BulkOutcome { created: Vec::new(), already_monitored: Vec::new(), without_address: Vec::new() };
-    for a in assets {
-        if a.ip.is_none() {
-            out.without_address.push(a.id.0);
-            continue;
-        }
-        if monitoring::host_of_asset(&mut tx, a.id).await?.is_some() {
-            out.already_monitored.push(a.id.0);
-            continue;
-        }
-        require_create(&ctx, a.entity_id)?;
-        let hi = HostInput {
-            asset_id: Some(a.id.0),
-            template: input.template.clone(),
-            contact_group_id: input.contact_group_id,
-            wall_group: input.wall_group.clone().or(a.location_name.clone()),
-            ..HostInput::default()
-        };
-        out.created.push(monitoring::create_host(&mut tx, &ctx.actor(), &hi).await?);
-    }
+    let r =
+        monitor_assets(&ctx, &mut tx, &input.filter, input.template, input.contact_group_id, input.wall_group).await?;
     tx.commit().await?;
+    let ids = |v: Vec<parc_store::assets::Asset>| v.into_iter().map(|a| a.id.0).collect();
+    let out = BulkOutcome {
+        created: r.created,
+        already_monitored: ids(r.already_monitored),
+        without_address: ids(r.without_address),
+    };
     Ok((StatusCode::CREATED, Json(out)))
 }
 

@@ -320,7 +320,7 @@ pub async fn monitor_assets(
         let hi = HostInput {
             asset_id: Some(a.id.0),
             template: template.clone(),
-            contact_group_id,
+            contact_group_id: Some(contact_group_id),
             wall_group: wall_group.clone().or(a.location_name.clone()),
             ..HostInput::default()
         };
@@ -453,9 +453,8 @@ impl HostForm {
         f
     }
 
-    /// The input for the store. `old` is the host being edited: its entity and asset stay, and
-    /// the store keeps an old poller or group when given none, which the form refuses rather
-    /// than ignore.
+    /// The input for the store. `old` is the host being edited: its entity and asset stay; an
+    /// emptied poller, group or escalation field is removed.
     fn input(&self, errors: &mut ValidationErrors, old: Option<&Host>) -> HostInput {
         let mut parents = Vec::new();
         for p in &self.parents {
@@ -465,17 +464,7 @@ impl HostForm {
         let contact_group_id = id_of(errors, "contact_group_id", &self.contact_group_id);
         let escalation_group_id = id_of(errors, "escalation_group_id", &self.escalation_group_id);
         let escalate_after = num::<i64>(errors, "escalate_after", &self.escalate_after);
-        if let Some(o) = old {
-            for (field, new, was) in [
-                ("poller_id", poller_id, o.poller_id.map(|p| p.0)),
-                ("contact_group_id", contact_group_id, o.contact_group_id.map(|g| g.0)),
-                ("escalation_group_id", escalation_group_id, o.escalation_group_id.map(|g| g.0)),
-                ("escalate_after", escalate_after, o.escalate_after),
-            ] {
-                if new.is_none() && was.is_some() {
-                    errors.add(field, "monadm_cannot_clear", "cannot be removed once set: choose another value");
-                }
-            }
+        if old.is_some() {
             for (field, value) in [("name", &self.name), ("address", &self.address)] {
                 if value.trim().is_empty() {
                     errors.add(field, "required", "is required");
@@ -492,10 +481,11 @@ impl HostForm {
             display_name: Some(self.display_name.clone()),
             address: Some(self.address.clone()),
             wall_group: Some(self.wall_group.clone()),
-            poller_id,
-            contact_group_id,
-            escalation_group_id,
-            escalate_after,
+            // An emptied select clears the value.
+            poller_id: Some(poller_id),
+            contact_group_id: Some(contact_group_id),
+            escalation_group_id: Some(escalation_group_id),
+            escalate_after: Some(escalate_after),
             notification_period: Some(self.notification_period.clone()),
             renotify_interval_min: Some(renotify.unwrap_or(0)),
             open_tickets: Some(self.open_tickets),
