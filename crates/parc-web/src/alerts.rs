@@ -41,8 +41,7 @@ impl AlertMailer<'_> {
         };
         let state = t(&format!("alerts.state.{}", n.state));
         let subject = self.i18n.tf(lang, "alerts.subject", &[("kind", &kind), ("what", &what), ("state", &state)]);
-        let when =
-            chrono::DateTime::from_timestamp_millis(n.at_ms).map(|d| parc_store::fmt_time(d)).unwrap_or_default();
+        let when = chrono::DateTime::from_timestamp_millis(n.at_ms).map(parc_store::fmt_time).unwrap_or_default();
         let mut lines = vec![
             t(if n.kind == "RECOVERY" { "alerts.intro_recovery" } else { "alerts.intro_problem" }),
             String::new(),
