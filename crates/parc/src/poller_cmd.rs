@@ -52,7 +52,7 @@ impl HttpSource {
         if status == reqwest::StatusCode::NO_CONTENT {
             return Ok(serde_json::from_str("null")?);
         }
-        Ok(resp.json().await.with_context(|| format!("POST {url}: unreadable answer"))?)
+        resp.json().await.with_context(|| format!("POST {url}: unreadable answer"))
     }
 }
 
