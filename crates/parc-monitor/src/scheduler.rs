@@ -161,7 +161,6 @@ async fn run<S: CheckSource>(
     let writer = tokio::spawn(write_results(source.clone(), rx, cfg.clone(), stats.clone()));
     let mut cache: HashMap<ServiceId, (i64, Prepared)> = HashMap::new();
     let mut tasks = tokio::task::JoinSet::new();
-    let owner_cancelled = Arc::new(tokio::sync::Notify::new());
     loop {
         if *stop.borrow() {
             break;
@@ -184,13 +183,14 @@ async fn run<S: CheckSource>(
             let runner = runner.clone();
             let tx = tx.clone();
             let stats = stats.clone();
-            let owner_cancelled = owner_cancelled.clone();
+            let mut stopping = stop.clone();
             tasks.spawn(async move {
                 let wait = c.due_ms - Utc::now().timestamp_millis();
                 if wait > 0 {
                     tokio::select! {
                         _ = tokio::time::sleep(Duration::from_millis(wait as u64)) => {}
-                        _ = owner_cancelled.notified() => return,
+                        // Stopping: not started, given back by `release` below.
+                        _ = stopping.wait_for(|s| *s) => return,
                     }
                 }
                 let result = run_one(&runner, c, prepared, &stats).await;
@@ -206,8 +206,8 @@ async fn run<S: CheckSource>(
             }
         }
     }
-    // Checks waiting for their due time are given back; the running ones finish.
-    owner_cancelled.notify_waiters();
+    // Checks waiting for their due time return at once (the stop flag is set); the running
+    // ones finish and their results are written.
     while tasks.join_next().await.is_some() {}
     drop(tx);
     let _ = writer.await;

@@ -433,3 +433,80 @@ async fn concurrent_claims(store: &Store) {
     assert_eq!(sa.len() + sb.len(), 1000);
     eprintln!("node-a {} checks, node-b {} checks", sa.len(), sb.len());
 }
+
+#[tokio::test]
+async fn lasting_problems_are_renotified_then_escalated_until_acknowledged() {
+    for db in TestDb::all().await {
+        eprintln!("backend: {}", db.store.backend().name());
+        renotifications(&db.store).await;
+    }
+}
+
+async fn renotifications(store: &Store) {
+    use parc_store::monitoring::alerts;
+    let root = entity(store, "Mairie", None).await;
+    let (host, svc) = {
+        let mut tx = store.write().await.unwrap();
+        let host = monitoring::create_host(
+            &mut tx,
+            &actor(),
+            &HostInput {
+                entity_id: Some(root.0),
+                name: Some("SRV-MESSAGERIE".into()),
+                address: Some("10.0.0.5".into()),
+                renotify_interval_min: Some(30),
+                escalate_after: Some(Some(3)),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        let check = serde_json::from_value(serde_json::json!({"type": "tcp", "port": 25})).unwrap();
+        let svc = monitoring::create_service(
+            &mut tx,
+            &actor(),
+            host.id,
+            &ServiceInput {
+                name: Some("SMTP".into()),
+                check: Some(check),
+                max_attempts: Some(1),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        (host, svc.id)
+    };
+    // The host is DOWN first: the service's problem is held (only the host alerts).
+    feed(store, host.check_id, ServiceState::Critical, "PING CRITICAL - Packet loss = 100%", 3).await;
+    feed(store, svc, ServiceState::Critical, "connect to address 10.0.0.5 and port 25: Connection refused", 1).await;
+    let services = |n: &[schedule::Notice]| n.iter().filter(|x| x.service_id == svc.0).count();
+    assert_eq!(services(&notices(store).await), 0);
+    let now = Utc::now();
+    assert_eq!(alerts::watch(store, now).await.unwrap().sent, 0, "still held while the host is DOWN");
+    // The host comes back, the service stays CRITICAL: the held notification goes out as number 1.
+    feed(store, host.check_id, ServiceState::Ok, "PING OK", 1).await;
+    assert_eq!(alerts::watch(store, now).await.unwrap().sent, 1);
+    assert_eq!(alerts::watch(store, now).await.unwrap().sent, 0, "not twice");
+    // Every 30 minutes a reminder; the third one is escalated.
+    assert_eq!(alerts::watch(store, now + Duration::minutes(10)).await.unwrap().sent, 0);
+    assert_eq!(alerts::watch(store, now + Duration::minutes(31)).await.unwrap().sent, 1);
+    assert_eq!(alerts::watch(store, now + Duration::minutes(62)).await.unwrap().sent, 1);
+    let n: Vec<_> = notices(store).await.into_iter().filter(|x| x.service_id == svc.0).collect();
+    assert_eq!(n.iter().map(|x| (x.number, x.escalated)).collect::<Vec<_>>(), [(1, false), (2, false), (3, true)]);
+    // Acknowledged: no more reminders.
+    {
+        let mut tx = store.write().await.unwrap();
+        status::acknowledge(
+            &mut tx,
+            &actor(),
+            svc,
+            &AckInput { comment: Some("Relais en panne".into()), sticky: None },
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+    }
+    assert_eq!(alerts::watch(store, now + Duration::minutes(120)).await.unwrap().sent, 0);
+}

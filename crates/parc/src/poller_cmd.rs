@@ -99,8 +99,9 @@ async fn run(args: PollerArgs) -> Result<()> {
     }
     let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?;
     let source = HttpSource { client, base: base.clone(), token: args.token };
-    // Fail fast on a wrong token or server.
-    let _: Vec<Claimed> = source.claim(0, 1).await.context("the server refused this poller")?;
+    // Fail fast on a wrong token or server; this also gives back what a previous run of this
+    // poller had claimed and not run (it was stopped hard), so it runs at once.
+    source.release().await.context("the server refused this poller")?;
     let mut limits = parc_monitor::Limits { max_concurrent: args.concurrency, ..Default::default() };
     limits.user_macros.insert(1, args.plugin_dir);
     let runner = Arc::new(parc_monitor::Runner::new(limits));

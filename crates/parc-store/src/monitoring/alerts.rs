@@ -104,39 +104,43 @@ pub struct WatchPass {
     pub sent: usize,
 }
 
+#[derive(sqlx::FromRow)]
+struct WatchRow {
+    id: i64,
+    host_id: i64,
+    is_host: i64,
+    state: String,
+    ack_sticky: Option<i64>,
+    notified_problem: i64,
+    notifications_sent: i64,
+    last_notification_ms: Option<i64>,
+    last_hard_change_ms: Option<i64>,
+    flapping: i64,
+    notification_period: Option<String>,
+    renotify_interval_s: i64,
+    escalate_after: Option<i64>,
+    in_downtime: i64,
+    output: Option<String>,
+    host_state: Option<String>,
+}
+
 /// Looks at the HARD problems that may need a notification now: a re-notification after the
 /// host's interval, or a first one that was held. Each is decided by parc-core's rules; a
 /// compare-and-set on `last_notification_ms` makes sure that with several nodes only one sends.
 pub async fn watch(store: &Store, now: DateTime<Utc>) -> Result<WatchPass> {
     let now_ms = now.timestamp_millis();
-    type Row = (
-        i64,
-        i64,
-        i64,
-        String,
-        Option<i64>,
-        i64,
-        i64,
-        Option<i64>,
-        Option<i64>,
-        i64,
-        Option<String>,
-        i64,
-        Option<i64>,
-        i64,
-        i64,
-        Option<String>,
-    );
-    let rows: Vec<Row> = {
+    let rows: Vec<WatchRow> = {
         let mut c = store.read().await?;
         sqlx::query_as(
             "SELECT s.id, s.host_id, s.is_host, s.state, s.ack_sticky, s.notified_problem, s.notifications_sent, \
              s.last_notification_ms, s.last_hard_change_ms, s.flapping, h.notification_period, h.renotify_interval_s, \
-             h.escalate_after, s.notifications_enabled, \
+             h.escalate_after, \
              CASE WHEN EXISTS (SELECT 1 FROM monitor_downtimes d WHERE d.host_id = s.host_id \
                AND (d.service_id IS NULL OR d.service_id = s.id) AND d.cancelled_at IS NULL \
-               AND d.start_ms <= $1 AND d.end_ms > $2) THEN 1 ELSE 0 END, s.output \
+               AND d.start_ms <= $1 AND d.end_ms > $2) THEN 1 ELSE 0 END AS in_downtime, s.output, \
+             hs.state AS host_state \
              FROM monitor_services s JOIN monitor_hosts h ON h.id = s.host_id \
+             LEFT JOIN monitor_services hs ON hs.host_id = s.host_id AND hs.is_host = 1 \
              WHERE s.state_type = 'HARD' AND s.state NOT IN ('OK', 'UP', 'PENDING') AND s.notifications_enabled = 1 \
              AND h.enabled = 1 AND (s.notified_problem = 0 OR h.renotify_interval_s > 0) \
              ORDER BY s.id LIMIT 5000",
@@ -148,35 +152,26 @@ pub async fn watch(store: &Store, now: DateTime<Utc>) -> Result<WatchPass> {
     };
     let mut pass = WatchPass::default();
     for r in rows {
-        let (
+        let WatchRow {
             id,
             host_id,
             is_host,
             state,
-            ack,
-            notified,
-            sent,
-            last_ms,
-            since_ms,
+            ack_sticky: ack,
+            notified_problem: notified,
+            notifications_sent: sent,
+            last_notification_ms: last_ms,
+            last_hard_change_ms: since_ms,
             flapping,
-            period,
-            renotify_s,
+            notification_period: period,
+            renotify_interval_s: renotify_s,
             escalate_after,
-            enabled,
-            downtime,
+            in_downtime: downtime,
             output,
-        ) = r;
-        let host_not_up = if is_host == 0 {
-            let mut c = store.read().await?;
-            let hs: Option<(String,)> =
-                sqlx::query_as("SELECT state FROM monitor_services WHERE host_id = $1 AND is_host = 1")
-                    .bind(host_id)
-                    .fetch_optional(&mut *c)
-                    .await?;
-            hs.is_some_and(|(s,)| s != "UP" && s != "PENDING")
-        } else {
-            false
-        };
+            host_state,
+        } = r;
+        // Only the host alerts while it is not UP.
+        let host_not_up = is_host == 0 && host_state.is_some_and(|s| s != "UP" && s != "PENDING");
         let current = match state.parse::<ServiceState>() {
             Ok(s) => s,
             Err(_) => match state.as_str() {
@@ -199,7 +194,7 @@ pub async fn watch(store: &Store, now: DateTime<Utc>) -> Result<WatchPass> {
             problem_since: since_ms.and_then(DateTime::from_timestamp_millis).unwrap_or(now),
         };
         let policy = NotificationPolicy {
-            enabled: enabled != 0,
+            enabled: true,
             interval: (renotify_s > 0).then(|| Duration::seconds(renotify_s)),
             period: period.as_deref().and_then(|p| p.parse().ok()),
             escalate_after: escalate_after.and_then(|n| u32::try_from(n).ok()),

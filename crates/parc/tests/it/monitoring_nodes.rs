@@ -125,3 +125,90 @@ async fn two_nodes_on_one_postgresql_run_each_check_once() {
     };
     assert_eq!(recorded, CHECKS as i64, "every result was recorded");
 }
+
+/// `parc poller` (the real binary) runs the checks of the host assigned to it against a live
+/// server and pushes the results; the central server never runs them itself, and a poller with
+/// a wrong token is refused at start.
+// Two worker threads: the test waits for the poller processes while the in-process server
+// answers them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remote_poller_runs_its_site_checks() {
+    use crate::app::TestApp;
+    use parc_core::permissions::Profile;
+    let app = TestApp::sqlite().await;
+    let root = app.entity("Collège Jean Moulin", None).await;
+    let (_, token) = app.user("tech", root, &[(root, Profile::Technician, true)]).await;
+    let http = reqwest::Client::new();
+    let call = |method: reqwest::Method, path: &str, body: serde_json::Value| {
+        http.request(method, app.url(&format!("/api/v1{path}"))).bearer_auth(&token).json(&body).send()
+    };
+    let r =
+        call(reqwest::Method::POST, "/monitoring/pollers", serde_json::json!({"entity_id": root.0, "name": "Collège"}))
+            .await
+            .unwrap();
+    assert_eq!(r.status(), 201);
+    let created: serde_json::Value = r.json().await.unwrap();
+    let poller_token = created["token"].as_str().unwrap().to_owned();
+    let poller_id = created["poller"]["id"].as_i64().unwrap();
+    let r = call(
+        reqwest::Method::POST,
+        "/monitoring/hosts",
+        serde_json::json!({"entity_id": root.0, "name": "SRV-PEDAGO", "address": "127.0.0.1", "poller_id": poller_id,
+                           "host_check": {"type": "plugin", "command": "$USER1$/check_dummy 0 'en ligne'"}}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 201);
+    let host: serde_json::Value = r.json().await.unwrap();
+    let r = call(
+        reqwest::Method::POST,
+        &format!("/monitoring/hosts/{}/services", host["id"]),
+        serde_json::json!({"name": "Disque", "check": {"type": "plugin", "command": "$USER1$/check_dummy 1 'disque à 91 %'"}}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 201);
+    {
+        let mut tx = app.db.store.write().await.unwrap();
+        sqlx::query("UPDATE monitor_services SET next_check_ms = 0").execute(&mut *tx).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+
+    let wrong = Command::new(BIN)
+        .args(["poller", "--server", &app.url(""), "--token", "parcpoll_wrong"])
+        .output()
+        .expect("run parc poller");
+    assert!(!wrong.status.success(), "a wrong token is refused");
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("refused"), "{}", String::from_utf8_lossy(&wrong.stderr));
+
+    let poller = Node(
+        Command::new(BIN)
+            .args(["poller", "--server", &app.url(""), "--token", &poller_token])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start parc poller"),
+    );
+    let mut states = serde_json::Value::Null;
+    for _ in 0..200 {
+        let r =
+            call(reqwest::Method::GET, &format!("/monitoring/states?host_id={}", host["id"]), serde_json::json!(null))
+                .await
+                .unwrap();
+        states = r.json().await.unwrap();
+        let done = states.as_array().unwrap().iter().all(|s| s["last_check_ms"].is_i64());
+        if done {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    poller.stop();
+    let by_name = |n: &str| states.as_array().unwrap().iter().find(|s| s["name"] == n).cloned().unwrap();
+    assert_eq!(by_name("Host")["state"], "UP", "{states}");
+    let disk = by_name("Disque");
+    assert_eq!(disk["state"], "WARNING", "{states}");
+    assert_eq!(disk["output"], "WARNING: disque à 91 %");
+    let r = call(reqwest::Method::GET, "/monitoring/pollers", serde_json::json!(null)).await.unwrap();
+    let pollers: serde_json::Value = r.json().await.unwrap();
+    assert!(pollers[0]["last_seen_at"].is_string(), "{pollers}");
+}
