@@ -478,8 +478,16 @@ async fn renotifications(store: &Store) {
         tx.commit().await.unwrap();
         (host, svc.id)
     };
-    // The host is DOWN first: the service's problem is held (only the host alerts).
-    feed(store, host.check_id, ServiceState::Critical, "PING CRITICAL - Packet loss = 100%", 3).await;
+    // The host is DOWN first: the service's problem is held (only the host alerts). Its
+    // performance data has no maximum (stored as NULL).
+    feed(
+        store,
+        host.check_id,
+        ServiceState::Critical,
+        "PING CRITICAL - Packet loss = 100%|rta=0ms;3000;5000;0 pl=100%;80;100",
+        3,
+    )
+    .await;
     feed(store, svc, ServiceState::Critical, "connect to address 10.0.0.5 and port 25: Connection refused", 1).await;
     let services = |n: &[schedule::Notice]| n.iter().filter(|x| x.service_id == svc.0).count();
     assert_eq!(services(&notices(store).await), 0);

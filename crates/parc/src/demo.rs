@@ -105,6 +105,7 @@ pub async fn load(store: &Store, root: EntityId, password: &str) -> Result<DemoS
     b.settings().await?;
     b.inventories().await?;
     b.helpdesk().await?;
+    b.monitoring().await?;
 
     let summary = DemoSummary {
         entities: b.entities,
@@ -1336,6 +1337,143 @@ impl Builder<'_> {
     /// Ticket categories (on the root, shared by everyone), a support group per authority,
     /// anonymous QR reports for the schools and the library, and tickets at every stage of their
     /// life: new, assigned, planned with an on-site appointment, pending, solved, closed and rated.
+    /// A few monitored servers and switches with sample states for the status wall: every
+    /// colour, a full disk, a school switch down with its server UNREACHABLE behind it. Their
+    /// addresses are fictitious, so active checks and notifications are off: the states are
+    /// recorded as passive results, the way a script would report them.
+    async fn monitoring(&mut self) -> Result<()> {
+        use parc_core::monitoring::{parse_output, ServiceState};
+        use parc_store::monitoring::schedule::{self, CheckResult};
+        use parc_store::monitoring::{self, HostInput, ServiceInput};
+        let ok =
+            "PING OK - Packet loss = 0%, RTA = 0.41 ms|rta=0.410000ms;3000.000000;5000.000000;0.000000 pl=0%;80;100;0";
+        let down = "PING CRITICAL - Packet loss = 100%|rta=0ms;3000;5000;0 pl=100%;80;100;0";
+        let disk = |free_mb: u32, used_mb: u32, state: &str| {
+            format!(
+                "DISK {state} - free space: / {free_mb} MB ({:.0}% inode=92%);| /={used_mb}MB;{};{};0;{}",
+                f64::from(free_mb) * 100.0 / f64::from(free_mb + used_mb),
+                (free_mb + used_mb) * 9 / 10,
+                (free_mb + used_mb) * 95 / 100,
+                free_mb + used_mb
+            )
+        };
+        let jm = self.code(E::Jm)?;
+        // (entity, asset, display name, wall group, parent, host result, services)
+        type Svc<'a> = (&'a str, ServiceState, String);
+        let plan: Vec<(E, String, &str, &str, Option<String>, ServiceState, &str, Vec<Svc>)> = vec![
+            (E::Hdv, "HDV-SW-CORE01".into(), "Cœur de réseau", "Hôtel de ville", None, ServiceState::Ok, ok, vec![]),
+            (
+                E::Hdv,
+                "HDV-SRV-DC01".into(),
+                "Annuaire et impressions",
+                "Hôtel de ville",
+                Some("HDV-SW-CORE01".into()),
+                ServiceState::Ok,
+                ok,
+                vec![("Disque /", ServiceState::Ok, disk(61_000, 39_000, "OK"))],
+            ),
+            (
+                E::Hdv,
+                "HDV-SRV-BKP01".into(),
+                "Serveur de sauvegarde",
+                "Hôtel de ville",
+                Some("HDV-SW-CORE01".into()),
+                ServiceState::Ok,
+                ok,
+                vec![("Disque /", ServiceState::Warning, disk(7_200, 92_800, "WARNING"))],
+            ),
+            (E::Dsi, "DEP-SW-CORE01".into(), "Cœur de réseau", "Département", None, ServiceState::Ok, ok, vec![]),
+            (
+                E::Dsi,
+                "DEP-SRV-AD01".into(),
+                "Annuaire du Département",
+                "Département",
+                Some("DEP-SW-CORE01".into()),
+                ServiceState::Ok,
+                ok,
+                vec![("Disque /", ServiceState::Ok, disk(80_000, 20_000, "OK"))],
+            ),
+            (
+                E::Jm,
+                format!("{jm}-SW01"),
+                "Réseau du collège",
+                "Collège Jean Moulin",
+                None,
+                ServiceState::Critical,
+                down,
+                vec![],
+            ),
+            (
+                E::Jm,
+                format!("{jm}-SRV01"),
+                "Serveur pédagogique",
+                "Collège Jean Moulin",
+                Some(format!("{jm}-SW01")),
+                ServiceState::Critical,
+                down,
+                vec![],
+            ),
+        ];
+        let mut hosts: HashMap<String, (parc_core::HostId, parc_core::ServiceId)> = HashMap::new();
+        let mut results: Vec<CheckResult> = Vec::new();
+        let mut result = |id, state, text: &str| {
+            let out = parse_output(text);
+            results.push(CheckResult {
+                service_id: id,
+                owner: None,
+                state,
+                summary: out.summary,
+                long_output: out.long_output,
+                perfdata: out.perfdata,
+                started_at: chrono::Utc::now(),
+                duration_ms: 4,
+            });
+        };
+        let off = ServiceInput { enabled: Some(false), notifications_enabled: Some(false), ..ServiceInput::default() };
+        for (e, name, display, group, parent, host_state, host_text, services) in plan {
+            let asset = *self.by_name.get(&name).with_context(|| format!("demo: no asset {name}"))?;
+            let parents = match parent {
+                Some(p) => vec![hosts.get(&p).with_context(|| format!("demo: {p} monitored after {name}"))?.0 .0],
+                None => Vec::new(),
+            };
+            let input = HostInput {
+                asset_id: Some(asset.0),
+                display_name: Some(display.into()),
+                wall_group: Some(group.into()),
+                parents: Some(parents),
+                comment: Some("Démonstration : adresse fictive, états enregistrés comme résultats passifs.".into()),
+                ..HostInput::default()
+            };
+            let _ = e;
+            let h = monitoring::create_host(&mut self.tx, &self.actor, &input).await.context("demo: monitor host")?;
+            monitoring::update_service(&mut self.tx, &self.actor, h.check_id, &off)
+                .await
+                .context("demo: host check off")?;
+            for _ in 0..3 {
+                result(h.check_id, host_state, host_text);
+            }
+            for (svc, state, text) in services {
+                let check = serde_json::from_value(serde_json::json!({
+                    "type": "plugin", "command": "$USER1$/check_by_ssh -H $HOSTADDRESS$ -C '$ARG1$'",
+                    "args": ["/usr/lib/nagios/plugins/check_disk -w 10% -c 5% -p /"]
+                }))?;
+                let input = ServiceInput { name: Some(svc.into()), check: Some(check), ..off.clone() };
+                let s = monitoring::create_service(&mut self.tx, &self.actor, h.id, &input)
+                    .await
+                    .context("demo: service")?;
+                for _ in 0..3 {
+                    result(s.id, state, &text);
+                }
+            }
+            hosts.insert(name, (h.id, h.check_id));
+        }
+        // Parents first, so that a child behind a DOWN switch is UNREACHABLE.
+        for r in results {
+            schedule::record(&mut self.tx, &[r], chrono::Utc::now()).await.context("demo: record")?;
+        }
+        Ok(())
+    }
+
     async fn helpdesk(&mut self) -> Result<()> {
         use parc_core::helpdesk::TicketStatus;
         use parc_store::helpdesk::{self, CategoryInput, GroupInput, TaskInput, TicketInput};
@@ -2368,6 +2506,18 @@ mod tests {
         let ents = parc_store::entities::list_all(&mut c).await.unwrap();
         assert_eq!(ents.len(), summary.entities + 1, "{backend}");
         let ids: Vec<i64> = ents.iter().map(|e| e.id.0).collect();
+        // The status wall's sample: every colour, a switch DOWN and its server UNREACHABLE.
+        let states = parc_store::monitoring::status::statuses(
+            &mut c,
+            &parc_store::monitoring::status::StatusFilter { entities: ids.clone(), ..Default::default() },
+            chrono::Utc::now().timestamp_millis(),
+        )
+        .await
+        .unwrap();
+        let count = |st: &str| states.iter().filter(|s| s.state == st).count();
+        assert_eq!((count("DOWN"), count("UNREACHABLE"), count("WARNING")), (1, 1, 1), "{backend}: {states:?}");
+        assert!(count("UP") >= 5 && count("OK") >= 2, "{backend}: {states:?}");
+        assert!(states.iter().all(|s| !s.enabled), "{backend}: demo addresses are fictitious, checks stay off");
         let scope = Scope { full: ents.iter().map(|e| e.id).collect(), own_only: Default::default() };
         let assets = parc_store::assets::list_all(
             &mut c,

@@ -600,19 +600,33 @@ async fn write_samples(c: &mut AnyConnection, samples: &[(i64, i64, &PerfData)])
         let id = match series.get(&key) {
             Some(id) => *id,
             None => {
-                let (id,): (i64,) = sqlx::query_as(
-                    "INSERT INTO monitor_series (service_id, label, uom, warn, crit, min, max) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-                )
-                .bind(sid)
-                .bind(clip(&p.label, 200))
-                .bind(p.uom.as_str().to_owned())
-                .bind(p.warn.map(|r| r.to_string()))
-                .bind(p.crit.map(|r| r.to_string()))
-                .bind(p.min)
-                .bind(p.max)
-                .fetch_one(&mut *c)
-                .await?;
+                // A missing minimum or maximum is written as a NULL literal rather than bound:
+                // PostgreSQL keeps the parameter types of a cached statement from its first use,
+                // and sqlx's Any driver does not type a NULL float as one.
+                let mut text = String::from(
+                    "INSERT INTO monitor_series (service_id, label, uom, warn, crit, min, max) VALUES ($1, $2, $3, $4, $5",
+                );
+                let mut n = 5;
+                for v in [p.min, p.max] {
+                    match v {
+                        Some(_) => {
+                            n += 1;
+                            text.push_str(&format!(", ${n}"));
+                        }
+                        None => text.push_str(", NULL"),
+                    }
+                }
+                text.push_str(") RETURNING id");
+                let mut q = sqlx::query_as::<_, (i64,)>(&text)
+                    .bind(sid)
+                    .bind(clip(&p.label, 200))
+                    .bind(p.uom.as_str().to_owned())
+                    .bind(p.warn.map(|r| r.to_string()))
+                    .bind(p.crit.map(|r| r.to_string()));
+                for v in [p.min, p.max].into_iter().flatten() {
+                    q = q.bind(v);
+                }
+                let (id,) = q.fetch_one(&mut *c).await?;
                 series.insert(key, id);
                 id
             }
