@@ -2,10 +2,14 @@
 //! sends (every field a string, empty meaning "none").
 
 use crate::auth::Ctx;
-use crate::error::AppError;
+use crate::error::{AppError, AppResult};
 use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
+use axum::response::Response;
+use parc_core::ValidationErrors;
+use parc_store::{StoreError, Tx};
 use serde::de::DeserializeOwned;
 
 /// A form whose only field is the CSRF token (buttons such as delete, sign out, reveal).
@@ -94,5 +98,54 @@ pub struct PlainForm<T>(pub T);
 impl From<axum::extract::rejection::FormRejection> for AppError {
     fn from(r: axum::extract::rejection::FormRejection) -> Self {
         AppError::BadRequest(format!("invalid form: {}", r.body_text()))
+    }
+}
+
+/// A form's outcome: the value, or the status and per-field errors to show the form again with.
+pub type FormResult<T> = Result<T, (StatusCode, ValidationErrors)>;
+
+/// A store result for a form: validation problems (422) and name conflicts (409, on `name`) go
+/// back to the form; anything else is an error page.
+pub fn outcome<T>(r: Result<T, StoreError>) -> AppResult<FormResult<T>> {
+    match r {
+        Ok(v) => Ok(Ok(v)),
+        Err(StoreError::Validation(v)) => Ok(Err((StatusCode::UNPROCESSABLE_ENTITY, v))),
+        Err(StoreError::Conflict(_)) => Ok(Err((
+            StatusCode::CONFLICT,
+            ValidationErrors::single("name", "name_taken", "this name is already used here"),
+        ))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Runs the store write unless the form already has errors.
+pub async fn attempt<T>(
+    errors: ValidationErrors,
+    write: impl std::future::Future<Output = Result<T, StoreError>>,
+) -> AppResult<FormResult<T>> {
+    if errors.is_empty() {
+        outcome(write.await)
+    } else {
+        Ok(Err((StatusCode::UNPROCESSABLE_ENTITY, errors)))
+    }
+}
+
+/// Commits and redirects to `to(saved)` with the notice `ok`, or drops the transaction (nothing
+/// written) and hands back the refusal for the form to be shown again.
+pub async fn commit_or<T>(
+    tx: Tx,
+    result: FormResult<T>,
+    to: impl FnOnce(&T) -> String,
+    ok: &str,
+) -> AppResult<FormResult<Response>> {
+    match result {
+        Ok(v) => {
+            tx.commit().await?;
+            Ok(Ok(crate::pages::see_other(&to(&v), Some(ok))))
+        }
+        Err(e) => {
+            drop(tx);
+            Ok(Err(e))
+        }
     }
 }

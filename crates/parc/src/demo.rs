@@ -1358,12 +1358,35 @@ impl Builder<'_> {
             )
         };
         let jm = self.code(E::Jm)?;
-        // (entity, asset, display name, wall group, parent, host result, services)
-        type Svc<'a> = (&'a str, ServiceState, String);
-        let plan: Vec<(E, String, &str, &str, Option<String>, ServiceState, &str, Vec<Svc>)> = vec![
-            (E::Hdv, "HDV-SW-CORE01".into(), "Cœur de réseau", "Hôtel de ville", None, ServiceState::Ok, ok, vec![]),
-            (
-                E::Hdv,
+        /// One monitored asset of the sample: its names, its parent, its host check's result and
+        /// its services' (name, state, output).
+        struct Sample<'a> {
+            asset: String,
+            display: &'a str,
+            group: &'a str,
+            parent: Option<String>,
+            host_state: ServiceState,
+            host_text: &'a str,
+            services: Vec<(&'a str, ServiceState, String)>,
+        }
+        let sample = |asset: String,
+                      display: &'static str,
+                      group: &'static str,
+                      parent: Option<String>,
+                      host_state: ServiceState,
+                      host_text: &'static str,
+                      services: Vec<(&'static str, ServiceState, String)>| Sample {
+            asset,
+            display,
+            group,
+            parent,
+            host_state,
+            host_text,
+            services,
+        };
+        let plan: Vec<Sample> = vec![
+            sample("HDV-SW-CORE01".into(), "Cœur de réseau", "Hôtel de ville", None, ServiceState::Ok, ok, vec![]),
+            sample(
                 "HDV-SRV-DC01".into(),
                 "Annuaire et impressions",
                 "Hôtel de ville",
@@ -1372,8 +1395,7 @@ impl Builder<'_> {
                 ok,
                 vec![("Disque /", ServiceState::Ok, disk(61_000, 39_000, "OK"))],
             ),
-            (
-                E::Hdv,
+            sample(
                 "HDV-SRV-BKP01".into(),
                 "Serveur de sauvegarde",
                 "Hôtel de ville",
@@ -1382,9 +1404,8 @@ impl Builder<'_> {
                 ok,
                 vec![("Disque /", ServiceState::Warning, disk(7_200, 92_800, "WARNING"))],
             ),
-            (E::Dsi, "DEP-SW-CORE01".into(), "Cœur de réseau", "Département", None, ServiceState::Ok, ok, vec![]),
-            (
-                E::Dsi,
+            sample("DEP-SW-CORE01".into(), "Cœur de réseau", "Département", None, ServiceState::Ok, ok, vec![]),
+            sample(
                 "DEP-SRV-AD01".into(),
                 "Annuaire du Département",
                 "Département",
@@ -1393,8 +1414,7 @@ impl Builder<'_> {
                 ok,
                 vec![("Disque /", ServiceState::Ok, disk(80_000, 20_000, "OK"))],
             ),
-            (
-                E::Jm,
+            sample(
                 format!("{jm}-SW01"),
                 "Réseau du collège",
                 "Collège Jean Moulin",
@@ -1403,8 +1423,7 @@ impl Builder<'_> {
                 down,
                 vec![],
             ),
-            (
-                E::Jm,
+            sample(
                 format!("{jm}-SRV01"),
                 "Serveur pédagogique",
                 "Collège Jean Moulin",
@@ -1430,7 +1449,7 @@ impl Builder<'_> {
             });
         };
         let off = ServiceInput { enabled: Some(false), notifications_enabled: Some(false), ..ServiceInput::default() };
-        for (e, name, display, group, parent, host_state, host_text, services) in plan {
+        for Sample { asset: name, display, group, parent, host_state, host_text, services } in plan {
             let asset = *self.by_name.get(&name).with_context(|| format!("demo: no asset {name}"))?;
             let parents = match parent {
                 Some(p) => vec![hosts.get(&p).with_context(|| format!("demo: {p} monitored after {name}"))?.0 .0],
@@ -1444,7 +1463,6 @@ impl Builder<'_> {
                 comment: Some("Démonstration : adresse fictive, états enregistrés comme résultats passifs.".into()),
                 ..HostInput::default()
             };
-            let _ = e;
             let h = monitoring::create_host(&mut self.tx, &self.actor, &input).await.context("demo: monitor host")?;
             monitoring::update_service(&mut self.tx, &self.actor, h.check_id, &off)
                 .await

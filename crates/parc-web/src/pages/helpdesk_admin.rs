@@ -14,7 +14,7 @@ use crate::api::helpdesk::ticket_entities_and_ancestors;
 use crate::api::{ApiPath, ApiQuery};
 use crate::auth::Ctx;
 use crate::error::{AppError, AppResult};
-use crate::forms::{opt_id, CsrfForm, CsrfOnly, OkQuery};
+use crate::forms::{attempt, commit_or, opt_id, CsrfForm, CsrfOnly, OkQuery};
 use crate::AppState;
 use askama::Template;
 use axum::extract::State;
@@ -25,7 +25,7 @@ use axum::Router;
 use parc_core::permissions::{Action, Object};
 use parc_core::{CategoryId, EntityId, GroupId, UserId, ValidationErrors};
 use parc_store::helpdesk::{self, Category, CategoryInput, Group, GroupInput};
-use parc_store::{entities, Conn, StoreError, Tx};
+use parc_store::{entities, Conn, StoreError};
 use serde::Deserialize;
 use std::collections::{BTreeSet, HashMap};
 
@@ -84,58 +84,10 @@ pub(crate) async fn member_errors(
     Ok(e)
 }
 
-/// A store result for a form: validation problems (422) and name conflicts (409) go back to
-/// the form; anything else is an error.
-fn outcome<T>(r: Result<T, StoreError>) -> AppResult<Result<T, (StatusCode, ValidationErrors)>> {
-    match r {
-        Ok(v) => Ok(Ok(v)),
-        Err(StoreError::Validation(v)) => Ok(Err((StatusCode::UNPROCESSABLE_ENTITY, v))),
-        Err(StoreError::Conflict(_)) => Ok(Err((
-            StatusCode::CONFLICT,
-            ValidationErrors::single("name", "name_taken", "this name is already used here"),
-        ))),
-        Err(e) => Err(e.into()),
-    }
-}
-
 /// Refuses (on `entity_id`) an entity where the caller may not create entries of `object`.
 fn check_entity(ctx: &Ctx, object: Object, entity: Option<i64>, errors: &mut ValidationErrors) {
     if let Some(Err(e)) = entity.map(|e| entity_choice(ctx, object, Action::Update, EntityId(e), "entity_id")) {
         errors.fields.extend(e.fields);
-    }
-}
-
-type FormResult<T> = Result<T, (StatusCode, ValidationErrors)>;
-
-/// Runs the store write unless the form already has errors.
-async fn attempt<T>(
-    errors: ValidationErrors,
-    write: impl std::future::Future<Output = Result<T, StoreError>>,
-) -> AppResult<FormResult<T>> {
-    if errors.is_empty() {
-        outcome(write.await)
-    } else {
-        Ok(Err((StatusCode::UNPROCESSABLE_ENTITY, errors)))
-    }
-}
-
-/// Commits and redirects to `to(saved)` with the notice `ok`, or drops the transaction (nothing
-/// written) and hands back the refusal for the form to be shown again.
-async fn commit_or<T>(
-    tx: Tx,
-    result: FormResult<T>,
-    to: impl FnOnce(&T) -> String,
-    ok: &str,
-) -> AppResult<FormResult<Response>> {
-    match result {
-        Ok(v) => {
-            tx.commit().await?;
-            Ok(Ok(see_other(&to(&v), Some(ok))))
-        }
-        Err(e) => {
-            drop(tx);
-            Ok(Err(e))
-        }
     }
 }
 

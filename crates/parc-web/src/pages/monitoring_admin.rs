@@ -11,7 +11,7 @@ use super::{base_url, render_status, see_other, Page};
 use crate::api::{ApiPath, ApiQuery};
 use crate::auth::Ctx;
 use crate::error::{AppError, AppResult};
-use crate::forms::{opt_id, CsrfForm, CsrfOnly, OkQuery};
+use crate::forms::{attempt, commit_or, opt_id, CsrfForm, CsrfOnly, OkQuery};
 use crate::monitoring::{now_ms, readable, require_create, visible_host, visible_service};
 use crate::query::parse_asset_query;
 use crate::AppState;
@@ -30,7 +30,7 @@ use parc_store::assets::Asset;
 use parc_store::monitoring::pollers::{self, Poller, PollerInput};
 use parc_store::monitoring::status::{self, StatusFilter};
 use parc_store::monitoring::{self, Host, HostInput, Service, ServiceInput};
-use parc_store::{entities, helpdesk, Conn, StoreError, Tx};
+use parc_store::{entities, helpdesk, Conn};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
@@ -75,54 +75,6 @@ macro_rules! field_errors {
 }
 
 field_errors!(HostsPage, HostPage, ServicePage, PollersPage);
-
-type FormResult<T> = Result<T, (StatusCode, ValidationErrors)>;
-
-/// A store result for a form: validation problems (422) and name conflicts (409) go back to the
-/// form; anything else is an error.
-fn outcome<T>(r: Result<T, StoreError>) -> AppResult<FormResult<T>> {
-    match r {
-        Ok(v) => Ok(Ok(v)),
-        Err(StoreError::Validation(v)) => Ok(Err((StatusCode::UNPROCESSABLE_ENTITY, v))),
-        Err(StoreError::Conflict(_)) => Ok(Err((
-            StatusCode::CONFLICT,
-            ValidationErrors::single("name", "name_taken", "this name is already used here"),
-        ))),
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// Runs the store write unless the form already has errors.
-async fn attempt<T>(
-    errors: ValidationErrors,
-    write: impl std::future::Future<Output = Result<T, StoreError>>,
-) -> AppResult<FormResult<T>> {
-    if errors.is_empty() {
-        outcome(write.await)
-    } else {
-        Ok(Err((StatusCode::UNPROCESSABLE_ENTITY, errors)))
-    }
-}
-
-/// Commits and redirects to `to(saved)` with the notice `ok`, or drops the transaction (nothing
-/// written) and hands back the refusal.
-async fn commit_or<T>(
-    tx: Tx,
-    result: FormResult<T>,
-    to: impl FnOnce(&T) -> String,
-    ok: &str,
-) -> AppResult<FormResult<Response>> {
-    match result {
-        Ok(v) => {
-            tx.commit().await?;
-            Ok(Ok(see_other(&to(&v), Some(ok))))
-        }
-        Err(e) => {
-            drop(tx);
-            Ok(Err(e))
-        }
-    }
-}
 
 /// The page with the "fix the form" notice when the form has errors.
 fn form_page(ctx: &Ctx, mut page: Page, errors: &ValidationErrors) -> Page {
