@@ -9,7 +9,7 @@
 
 use super::admin::{entity_choice, entity_options, indented};
 use super::tickets::{message, technicians};
-use super::{render_status, see_other, Page};
+use super::{field_errors, render_status, see_other, Page};
 use crate::api::helpdesk::ticket_entities_and_ancestors;
 use crate::api::{ApiPath, ApiQuery};
 use crate::auth::Ctx;
@@ -111,27 +111,7 @@ fn optional(v: &str) -> Option<String> {
     Some(v.to_owned())
 }
 
-/// The page, with the "fix the form" notice in place of any other when the form has errors.
-fn form_page(ctx: &Ctx, mut page: Page, errors: &ValidationErrors) -> Page {
-    if !errors.is_empty() {
-        page.flash = Some(ctx.tr("common.form_errors").to_owned());
-    }
-    page
-}
-
-/// Gives each form page (with `page` and `errors` fields) the `err(field)` its template calls:
-/// the translated problem with that field, if any.
-macro_rules! field_errors {
-    ($($t:ty),*) => {$(
-        impl $t {
-            fn err(&self, field: &str) -> Option<String> {
-                self.errors.for_field(field).map(|f| message(&self.page, f))
-            }
-        }
-    )*};
-}
-
-field_errors!(CategoriesPage, CategoryPage, GroupsPage, GroupPage);
+field_errors!(message; CategoriesPage, CategoryPage, GroupsPage, GroupPage);
 
 /// The lists' refusal: without reading tickets anywhere, there is no catalogue to see.
 fn require_ticket_reader(ctx: &Ctx) -> AppResult<()> {
@@ -254,7 +234,7 @@ async fn categories_page(
         .filter(|x| scope.creatable.iter().any(|(e, _)| *e == x.entity_id))
         .map(|x| (x.id, format!("{} — {}", scope.name_of(x.entity_id), x.path)))
         .collect();
-    let page = form_page(ctx, Page::new(ctx, "hdcat.categories").await.with_flash(flash), &errors);
+    let page = Page::new(ctx, "hdcat.categories").await.with_flash(flash).with_form_errors(&errors);
     let entities = scope.creatable;
     Ok(render_status(status, &CategoriesPage { page, trees, entities, parents, v, errors }))
 }
@@ -320,7 +300,7 @@ async fn category_page(
     drop(c);
     let parent_of: HashMap<CategoryId, Option<CategoryId>> = same.iter().map(|k| (k.id, k.parent_id)).collect();
     let parents = same.into_iter().filter(|k| !in_branch(&parent_of, k.id, x.id)).map(|k| (k.id, k.path)).collect();
-    let page = form_page(ctx, Page::new(ctx, "hdcat.category_edit").await.with_title(x.path.clone()), &errors);
+    let page = Page::new(ctx, "hdcat.category_edit").await.with_title(x.path.clone()).with_form_errors(&errors);
     Ok(render_status(status, &CategoryPage { page, x, entity_name, parents, v, errors, refusal }))
 }
 
@@ -461,7 +441,7 @@ async fn groups_page(
             g,
         })
         .collect();
-    let page = form_page(ctx, Page::new(ctx, "hdcat.groups").await.with_flash(flash), &errors);
+    let page = Page::new(ctx, "hdcat.groups").await.with_flash(flash).with_form_errors(&errors);
     let entities = scope.creatable;
     Ok(render_status(status, &GroupsPage { page, rows, entities, v, errors }))
 }
@@ -518,7 +498,7 @@ async fn group_page(
     }
     candidates.sort_by_key(|(_, n)| n.to_lowercase());
     let page = Page::new(ctx, "hdcat.group_edit").await.with_flash(flash).with_title(g.name.clone());
-    let page = form_page(ctx, page, &errors);
+    let page = page.with_form_errors(&errors);
     Ok(render_status(status, &GroupPage { page, g, entity_name, candidates, v, errors }))
 }
 

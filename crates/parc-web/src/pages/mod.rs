@@ -31,6 +31,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
 use parc_core::permissions::{Action, Object};
+use parc_core::{FieldError, ValidationErrors};
 use parc_store::settings::Settings;
 
 /// Everything the layout needs, and the translation helpers templates call.
@@ -112,6 +113,26 @@ impl Page {
         self
     }
 
+    /// The "fix the form" notice, in place of any other, when a form came back with errors.
+    pub fn with_form_errors(mut self, errors: &ValidationErrors) -> Page {
+        if !errors.is_empty() {
+            self.flash = Some(self.t("common.form_errors").to_owned());
+        }
+        self
+    }
+
+    /// A field problem in the reader's language: the feature's `<section>.err.<code>`, then the
+    /// common `err.<code>`, then the store's English text.
+    pub fn field_message(&self, section: &str, f: &FieldError) -> String {
+        for key in [format!("{section}.err.{}", f.code), format!("err.{}", f.code)] {
+            let text = self.t(&key);
+            if text != key {
+                return text.to_owned();
+            }
+        }
+        f.message.clone()
+    }
+
     pub fn t<'a>(&'a self, key: &'a str) -> &'a str {
         self.state.i18n.t(self.lang, key)
     }
@@ -153,6 +174,19 @@ impl Page {
         }
     }
 }
+
+/// Gives each form page (a struct with `page` and `errors` fields) the `err(field)` its
+/// template calls: the translated problem with that field, read by `$message(page, error)`.
+macro_rules! field_errors {
+    ($message:path; $($t:ty),*) => {$(
+        impl $t {
+            fn err(&self, field: &str) -> Option<String> {
+                self.errors.for_field(field).map(|f| $message(&self.page, f))
+            }
+        }
+    )*};
+}
+pub(crate) use field_errors;
 
 /// A stored UTC timestamp as local time (Europe/Paris) in `lang`'s usual form, e.g.
 /// "24/11/2026 14:05"; text that is not a timestamp is returned as is.

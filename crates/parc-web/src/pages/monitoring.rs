@@ -279,13 +279,7 @@ fn event_row(page: &Page, e: &StateEvent) -> EventRow {
 /// The message of a field problem: the monitoring catalogue's, the common one's, or the
 /// store's own text.
 fn message(page: &Page, f: &FieldError) -> String {
-    for key in [format!("monitoring.err.{}", f.code), format!("err.{}", f.code)] {
-        let text = page.t(&key);
-        if text != key {
-            return text.to_owned();
-        }
-    }
-    f.message.clone()
+    page.field_message("monitoring", f)
 }
 
 // ---- the status wall ----

@@ -7,7 +7,7 @@
 //! and nothing is written.
 
 use super::admin::entity_options;
-use super::{base_url, render_status, see_other, Page};
+use super::{base_url, field_errors, render_status, see_other, Page};
 use crate::api::{ApiPath, ApiQuery};
 use crate::auth::Ctx;
 use crate::error::{AppError, AppResult};
@@ -55,34 +55,10 @@ pub fn routes() -> Router<AppState> {
 /// A field problem in the caller's language: `monadm.err.<code>`, then `err.<code>`, then the
 /// store's English text.
 fn message(page: &Page, f: &FieldError) -> String {
-    for key in [format!("monadm.err.{}", f.code), format!("err.{}", f.code)] {
-        let text = page.t(&key);
-        if text != key {
-            return text.to_owned();
-        }
-    }
-    f.message.clone()
+    page.field_message("monadm", f)
 }
 
-macro_rules! field_errors {
-    ($($t:ty),*) => {$(
-        impl $t {
-            fn err(&self, field: &str) -> Option<String> {
-                self.errors.for_field(field).map(|f| message(&self.page, f))
-            }
-        }
-    )*};
-}
-
-field_errors!(HostsPage, HostPage, ServicePage, PollersPage);
-
-/// The page with the "fix the form" notice when the form has errors.
-fn form_page(ctx: &Ctx, mut page: Page, errors: &ValidationErrors) -> Page {
-    if !errors.is_empty() {
-        page.flash = Some(ctx.tr("common.form_errors").to_owned());
-    }
-    page
-}
+field_errors!(message; HostsPage, HostPage, ServicePage, PollersPage);
 
 /// The forms are for those who may monitor equipment somewhere: 403 for other readers of
 /// monitoring, 404 for the rest.
@@ -211,7 +187,7 @@ async fn hosts_page(
     for s in &checks {
         *count.entry(s.host_id).or_default() += 1;
     }
-    let page = form_page(ctx, Page::new(ctx, "monadm.hosts").await.with_flash(flash), &errors);
+    let page = Page::new(ctx, "monadm.hosts").await.with_flash(flash).with_form_errors(&errors);
     let rows = hosts
         .into_iter()
         .map(|h| HostRow {
@@ -526,7 +502,7 @@ async fn host_page(
         ),
         None => (ctx.tr("monadm.host_new").to_owned(), false, false),
     };
-    let page = form_page(ctx, Page::new(ctx, "monadm.host_new").await.with_flash(flash).with_title(title), &errors);
+    let page = Page::new(ctx, "monadm.host_new").await.with_flash(flash).with_title(title).with_form_errors(&errors);
     let templates = template_options(&page);
     let p = HostPage {
         page,
@@ -985,7 +961,7 @@ async fn service_page(
     };
     let can_delete =
         service.as_ref().is_some_and(|s| !s.is_host && ctx.can(Object::Monitoring, Action::Delete, s.entity_id));
-    let page = form_page(ctx, Page::new(ctx, "monadm.service_new").await.with_title(title), &errors);
+    let page = Page::new(ctx, "monadm.service_new").await.with_title(title).with_form_errors(&errors);
     let p = ServicePage { page, host, service, kinds: KINDS, others, can_delete, v, errors };
     Ok(render_status(status, &p))
 }
@@ -1110,7 +1086,7 @@ async fn pollers_page(
             p,
         })
         .collect();
-    let page = form_page(ctx, Page::new(ctx, "monadm.pollers").await.with_flash(flash), &errors);
+    let page = Page::new(ctx, "monadm.pollers").await.with_flash(flash).with_form_errors(&errors);
     let mut r = render_status(status, &PollersPage { page, rows, entities, created, v, errors });
     if let Ok(v) = axum::http::HeaderValue::from_str("no-store") {
         r.headers_mut().insert(axum::http::header::CACHE_CONTROL, v);

@@ -68,13 +68,7 @@ const SORTS: [&str; 5] = ["priority", "updated", "created", "due", "id"];
 /// The translated message of a field error: `helpdesk.err.<code>`, then `err.<code>`, then
 /// the store's English text.
 pub(crate) fn message(page: &Page, f: &FieldError) -> String {
-    for key in [format!("helpdesk.err.{}", f.code), format!("err.{}", f.code)] {
-        let text = page.t(&key);
-        if text != key {
-            return text.to_owned();
-        }
-    }
-    f.message.clone()
+    page.field_message("helpdesk", f)
 }
 
 /// The badge classes of a priority (`prio-<n>`: grey, blue, orange, red, solid red).
