@@ -40,7 +40,7 @@ use parc_store::helpdesk::notify::{self as notices, Notice};
 use parc_store::jobs::{self, Job, Retry, MAIL, NOTIFY};
 use parc_store::monitoring::alerts;
 use parc_store::monitoring::schedule::{Notice as MonitorNotice, MONITOR_NOTIFY};
-use parc_store::{mail_settings, settings, Store, StoreError};
+use parc_store::{mail_settings, settings, Store, StoreError, Tx};
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
@@ -263,14 +263,8 @@ pub async fn monitor_tickets(
     };
     let mut done = 0;
     for job in &claimed {
-        let notice: MonitorNotice = match job.payload() {
-            Ok(n) => n,
-            Err(e) => {
-                let why =
-                    format!("the job's payload is not a monitoring notice (line {}, column {})", e.line(), e.column());
-                finished(jobs::fail(store, job.id, &why).await, job, Outcome::Failed)?;
-                continue;
-            }
+        let Ok(notice) = payload_of::<MonitorNotice>(store, job, "a monitoring notice").await? else {
+            continue;
         };
         let mut tx = store.write().await?;
         let Some((host, display, address, service)) = alerts::ticket_subject(&mut tx, &notice).await? else {
@@ -425,33 +419,22 @@ async fn expand_notices(
     Ok(done)
 }
 
-/// Turns one notice into one mail job per recipient and completes it, in one transaction.
+/// Turns one ticket notice into one mail job per recipient and completes it, in one
+/// transaction.
 async fn expand(store: &Store, mailer: &Mailer<'_>, job: &Job) -> Result<Outcome, StoreError> {
-    let notice: Notice = match job.payload() {
+    let notice: Notice = match payload_of(store, job, "a notice").await? {
         Ok(n) => n,
-        Err(e) => {
-            let why = format!("the job's payload is not a notice (line {}, column {})", e.line(), e.column());
-            tracing::error!(job = job.id, "{why}");
-            return finished(jobs::fail(store, job.id, &why).await, job, Outcome::Failed);
-        }
+        Err(outcome) => return Ok(outcome),
     };
     let mut tx = store.write().await?;
     let emails = match notices::prepare(&mut tx, &notice).await {
         Ok(Some(n)) => mailer.emails(&n, job.id),
         // The ticket (or its follow-up or task) is gone: nothing to tell.
         Ok(None) => Vec::new(),
-        Err(e) => {
-            drop(tx);
-            tracing::warn!(job = job.id, error = %e, "cannot expand a notice, will retry");
-            return finished(jobs::retry_later(store, job.id, &e.to_string()).await.map(drop), job, Outcome::Retried);
-        }
+        Err(e) => return retry_expansion(store, tx, job, e).await,
     };
-    for email in &emails {
-        jobs::enqueue_mail(&mut tx, email).await?;
-    }
-    let outcome = finished(jobs::complete_in(&mut tx, job.id).await, job, Outcome::Sent)?;
+    let outcome = queue_emails(tx, job, &emails).await?;
     if let Outcome::Sent = outcome {
-        tx.commit().await?;
         tracing::info!(
             job = job.id,
             event = notice.event.as_str(),
@@ -466,33 +449,56 @@ async fn expand(store: &Store, mailer: &Mailer<'_>, job: &Job) -> Result<Outcome
 /// Turns one monitoring notice into one mail job per recipient and completes it, in one
 /// transaction.
 async fn expand_alert(store: &Store, mailer: &Mailer<'_>, job: &Job) -> Result<Outcome, StoreError> {
-    let notice: MonitorNotice = match job.payload() {
+    let notice: MonitorNotice = match payload_of(store, job, "a monitoring notice").await? {
         Ok(n) => n,
-        Err(e) => {
-            let why =
-                format!("the job's payload is not a monitoring notice (line {}, column {})", e.line(), e.column());
-            tracing::error!(job = job.id, "{why}");
-            return finished(jobs::fail(store, job.id, &why).await, job, Outcome::Failed);
-        }
+        Err(outcome) => return Ok(outcome),
     };
     let mut tx = store.write().await?;
     let emails = match alerts::prepare(&mut tx, &notice).await {
         Ok(Some(a)) => mailer.alert_mailer().emails(&a, job.id),
         // The check is gone: nothing to tell.
         Ok(None) => Vec::new(),
-        Err(e) => {
-            drop(tx);
-            tracing::warn!(job = job.id, error = %e, "cannot expand a monitoring notice, will retry");
-            return finished(jobs::retry_later(store, job.id, &e.to_string()).await.map(drop), job, Outcome::Retried);
-        }
+        Err(e) => return retry_expansion(store, tx, job, e).await,
     };
-    for email in &emails {
+    let outcome = queue_emails(tx, job, &emails).await?;
+    if let Outcome::Sent = outcome {
+        tracing::info!(job = job.id, kind = %notice.kind, service = notice.service_id, emails = emails.len(), "alert expanded");
+    }
+    Ok(outcome)
+}
+
+/// The job's payload read as `what`; one that does not read fails the job for good (only its
+/// position is kept: serde's message may quote personal data).
+async fn payload_of<T: serde::de::DeserializeOwned>(
+    store: &Store,
+    job: &Job,
+    what: &str,
+) -> Result<Result<T, Outcome>, StoreError> {
+    match job.payload() {
+        Ok(n) => Ok(Ok(n)),
+        Err(e) => {
+            let why = format!("the job's payload is not {what} (line {}, column {})", e.line(), e.column());
+            tracing::error!(job = job.id, "{why}");
+            finished(jobs::fail(store, job.id, &why).await, job, Outcome::Failed).map(Err)
+        }
+    }
+}
+
+/// A notice that could not be expanded now: nothing written, tried again later.
+async fn retry_expansion(store: &Store, tx: Tx, job: &Job, e: StoreError) -> Result<Outcome, StoreError> {
+    drop(tx);
+    tracing::warn!(job = job.id, error = %e, "cannot expand a notice, will retry");
+    finished(jobs::retry_later(store, job.id, &e.to_string()).await.map(drop), job, Outcome::Retried)
+}
+
+/// Queues `emails` and completes the notice in `tx`, committed when the notice was still ours.
+async fn queue_emails(mut tx: Tx, job: &Job, emails: &[Email]) -> Result<Outcome, StoreError> {
+    for email in emails {
         jobs::enqueue_mail(&mut tx, email).await?;
     }
     let outcome = finished(jobs::complete_in(&mut tx, job.id).await, job, Outcome::Sent)?;
     if let Outcome::Sent = outcome {
         tx.commit().await?;
-        tracing::info!(job = job.id, kind = %notice.kind, service = notice.service_id, emails = emails.len(), "alert expanded");
     }
     Ok(outcome)
 }
