@@ -67,6 +67,10 @@ string_enum!(
         Loaned = "loaned",
         InRepair = "in_repair",
         Retired = "retired",
+        /// Given back (a collected tablet, a replaced PC), not yet wiped or re-used.
+        Returned = "returned",
+        /// Data erased (through the MDM or a re-image), ready to be handed out again.
+        Wiped = "wiped",
     }
 );
 

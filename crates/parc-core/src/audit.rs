@@ -46,6 +46,7 @@ string_enum!(
         MonitorHost = "monitor_host",
         MonitorService = "monitor_service",
         Poller = "poller",
+        Campaign = "campaign",
     }
 );
 

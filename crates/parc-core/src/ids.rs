@@ -52,4 +52,8 @@ id_type!(
     DowntimeId,
     /// A remote poller that runs the checks of a site.
     PollerId,
+    /// A scan-to-reconcile campaign.
+    CampaignId,
+    /// An item of a campaign: expected from its list, or scanned though unexpected.
+    CampaignItemId,
 );

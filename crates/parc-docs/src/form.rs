@@ -111,10 +111,11 @@ pub struct SignatureBox {
 /// signature that is not an acceptable PNG, [`DocError::Pdf`] if the PDF
 /// cannot be produced.
 pub fn render_form(form: &FormDocument) -> Result<Vec<u8>, DocError> {
-    let images = form.signatures.iter().map(|s| s.png.as_deref().map(decode_signature).transpose()).collect::<Result<
-        Vec<_>,
-        _,
-    >>()?;
+    let images = form
+        .signatures
+        .iter()
+        .map(|s| s.png.as_deref().map(decode_signature).transpose())
+        .collect::<Result<Vec<_>, _>>()?;
     let mut layout = Layout::new(form);
     layout.header(form);
     for block in &form.blocks {
@@ -184,12 +185,44 @@ fn baseline_offset(size: f32) -> f32 {
 
 /// One drawing operation; positions in mm from the bottom-left corner.
 enum Op {
-    Text { face: Face, size: f32, grey: f32, x: f32, baseline: f32, text: String },
-    Line { x1: f32, y1: f32, x2: f32, y2: f32, grey: f32, width: f32 },
-    Band { x: f32, y: f32, w: f32, h: f32, grey: f32 },
-    Frame { x: f32, y: f32, w: f32, h: f32, grey: f32 },
+    Text {
+        face: Face,
+        size: f32,
+        grey: f32,
+        x: f32,
+        baseline: f32,
+        text: String,
+    },
+    Line {
+        x1: f32,
+        y1: f32,
+        x2: f32,
+        y2: f32,
+        grey: f32,
+        width: f32,
+    },
+    Band {
+        x: f32,
+        y: f32,
+        w: f32,
+        h: f32,
+        grey: f32,
+    },
+    Frame {
+        x: f32,
+        y: f32,
+        w: f32,
+        h: f32,
+        grey: f32,
+    },
     /// Signature image number `index`, fitted into the rectangle.
-    Image { index: usize, x: f32, y: f32, w: f32, h: f32 },
+    Image {
+        index: usize,
+        x: f32,
+        y: f32,
+        w: f32,
+        h: f32,
+    },
 }
 
 struct Layout {
@@ -473,7 +506,13 @@ impl Layout {
                 }
                 if sig.png.is_some() {
                     let index = pair * 2 + i;
-                    self.push(Op::Image { index, x: x + 2.0, y: bottom + 2.0, w: width - 4.0, h: y - 1.0 - (bottom + 2.0) });
+                    self.push(Op::Image {
+                        index,
+                        x: x + 2.0,
+                        y: bottom + 2.0,
+                        w: width - 4.0,
+                        h: y - 1.0 - (bottom + 2.0),
+                    });
                 }
             }
             self.y = bottom;

@@ -73,6 +73,8 @@ const FILES: &[(Lang, &str, &str)] = &[
     (Lang::En, "monitoring", include_str!("../i18n/en/monitoring.toml")),
     (Lang::Fr, "monitoring_admin", include_str!("../i18n/fr/monitoring_admin.toml")),
     (Lang::En, "monitoring_admin", include_str!("../i18n/en/monitoring_admin.toml")),
+    (Lang::Fr, "campaigns", include_str!("../i18n/fr/campaigns.toml")),
+    (Lang::En, "campaigns", include_str!("../i18n/en/campaigns.toml")),
     (Lang::Fr, "alerts", include_str!("../i18n/fr/alerts.toml")),
     (Lang::En, "alerts", include_str!("../i18n/en/alerts.toml")),
 ];

@@ -7,6 +7,7 @@ pub mod agents;
 pub mod alerts;
 pub mod api;
 pub mod auth;
+pub mod campaigns;
 pub mod error;
 pub mod forms;
 pub mod helpdesk;

@@ -51,6 +51,9 @@ pub enum BenchCommand {
     /// Schedule N services on this node and report checks/s, scheduling latency (start versus
     /// due time) p50/p99/max, CPU used and memory (use an empty database).
     Monitoring(crate::bench_monitoring::MonitoringArgs),
+    /// Open a tablet collection of --items and scan it from --scanners concurrent clients over
+    /// HTTP; report scans/s and scan-to-screen latency p50/p99/max, then check the counts.
+    Campaign(crate::bench_campaign::CampaignArgs),
 }
 
 const SCHOOLS: usize = 20;
@@ -86,6 +89,10 @@ pub async fn run(cmd: BenchCommand, cfg: &Config) -> Result<()> {
         BenchCommand::Monitoring(args) => {
             let store = crate::open_store(cfg).await?;
             return crate::bench_monitoring::run(store, args, cfg).await;
+        }
+        BenchCommand::Campaign(args) => {
+            let store = crate::open_store(cfg).await?;
+            return crate::bench_campaign::run(store, args).await;
         }
     };
     let store = crate::open_store(cfg).await?;

@@ -3,6 +3,7 @@
 
 mod agent_cmd;
 mod bench;
+mod bench_campaign;
 mod bench_helpdesk;
 mod bench_inventory;
 mod bench_monitoring;

@@ -73,7 +73,7 @@ pub struct ListParams {
     /// computer, server, monitor, printer, network_equipment, desk_phone, mobile_phone, tablet,
     /// sim_card, phone_line, projector, peripheral.
     kind: Option<String>,
-    /// in_stock, in_use, loaned, in_repair, retired.
+    /// in_stock, in_use, loaned, in_repair, retired, returned, wiped.
     status: Option<String>,
     entity_id: Option<i64>,
     location_id: Option<i64>,

@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod assets;
 pub mod attachments;
+pub mod campaigns;
 pub mod helpdesk;
 pub mod helpdesk_admin;
 pub mod hotline;
@@ -84,7 +85,7 @@ impl Modify for BearerAuth {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Parc API", description = "IT asset management: assets, entities, locations, users, settings, agent inventory and software, helpdesk, monitoring. \
+    info(title = "Parc API", description = "IT asset management: assets, entities, locations, users, settings, agent inventory and software, helpdesk, monitoring, campaigns. \
         Authenticate with `Authorization: Bearer <token>` (create one with `parc token create USER` or on your account page). \
         Errors always have the shape {\"error\":{\"code\",\"message\",\"details\"}}."),
     components(schemas(ErrorBody, crate::error::ErrorContent)),
@@ -110,6 +111,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(helpdesk_admin::Doc::openapi());
     doc.merge(monitoring::Doc::openapi());
     doc.merge(pollers::Doc::openapi());
+    doc.merge(campaigns::Doc::openapi());
     let mut servers = utoipa::openapi::Server::new("/api/v1");
     servers.description = Some("this server".into());
     doc.servers = Some(vec![servers]);
@@ -141,5 +143,6 @@ pub fn routes() -> Router<AppState> {
         .merge(helpdesk_admin::routes())
         .merge(monitoring::routes())
         .merge(pollers::routes())
+        .merge(campaigns::routes())
         .fallback(not_found)
 }

@@ -5,6 +5,7 @@ pub mod account;
 pub mod admin;
 pub mod assets;
 pub mod attachments;
+pub mod campaigns;
 pub mod entity_helpdesk;
 pub mod helpdesk_admin;
 pub mod hotline;
@@ -359,6 +360,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(entity_helpdesk::routes())
         .merge(monitoring::routes())
         .merge(monitoring_admin::routes())
+        .merge(campaigns::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state, html_errors))
 }
