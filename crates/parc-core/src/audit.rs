@@ -29,6 +29,8 @@ string_enum!(
         Acknowledge = "acknowledge",
         /// A monitoring downtime scheduled or cancelled.
         Downtime = "downtime",
+        /// Stock received, issued, transferred or adjusted.
+        Movement = "movement",
     }
 );
 
@@ -46,6 +48,8 @@ string_enum!(
         MonitorHost = "monitor_host",
         MonitorService = "monitor_service",
         Poller = "poller",
+        StockStore = "stock_store",
+        StockItem = "stock_item",
     }
 );
 

@@ -53,3 +53,12 @@ id_type!(
     /// A remote poller that runs the checks of a site.
     PollerId,
 );
+
+id_type!(
+    /// A stock store (a cupboard, a stock room) of an entity, on a site.
+    StockStoreId,
+    /// A consumable of an entity's stock catalogue (toner, cable, charger).
+    StockItemId,
+    /// One movement of stock (a receipt, an issue, half a transfer, an adjustment).
+    MovementId,
+);

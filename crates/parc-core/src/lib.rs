@@ -12,6 +12,7 @@ pub mod locations;
 pub mod monitoring;
 pub mod permissions;
 pub mod query;
+pub mod stock;
 pub mod validate;
 
 pub use ids::*;

@@ -20,6 +20,7 @@ pub mod mail_settings;
 pub mod monitoring;
 pub mod secrets;
 pub mod settings;
+pub mod stock;
 mod sql;
 pub mod testing;
 pub mod users;

@@ -16,6 +16,7 @@ pub mod notify;
 pub mod planning;
 pub mod pollers;
 pub mod reports;
+pub mod stock;
 
 use crate::error::{AppError, ErrorBody};
 use crate::AppState;
@@ -110,6 +111,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(helpdesk_admin::Doc::openapi());
     doc.merge(monitoring::Doc::openapi());
     doc.merge(pollers::Doc::openapi());
+    doc.merge(stock::Doc::openapi());
     let mut servers = utoipa::openapi::Server::new("/api/v1");
     servers.description = Some("this server".into());
     doc.servers = Some(vec![servers]);
@@ -141,5 +143,6 @@ pub fn routes() -> Router<AppState> {
         .merge(helpdesk_admin::routes())
         .merge(monitoring::routes())
         .merge(pollers::routes())
+        .merge(stock::routes())
         .fallback(not_found)
 }
