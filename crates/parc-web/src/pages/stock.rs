@@ -63,16 +63,22 @@ async fn css() -> Response {
 
 // ---- shared rules ----
 
-/// The entities whose stock the caller may read.
+/// The entities whose stock the caller may read: those where they read every asset (a
+/// requester, who only sees their own assets, sees no stock).
 pub fn readable(ctx: &Ctx) -> Vec<i64> {
-    ctx.entity_ids(Object::Asset, Action::Read)
+    ctx.scope(Object::Asset, Action::Read).full.iter().map(|e| e.0).collect()
+}
+
+/// Whether the caller sees the stock of `entity`.
+fn sees(ctx: &Ctx, entity: EntityId) -> bool {
+    ctx.scope(Object::Asset, Action::Read).full.contains(&entity)
 }
 
 /// A store the caller may see, else 404; `action` (beyond Read) must be allowed on its entity,
 /// else 403.
 pub async fn visible_store(ctx: &Ctx, c: &mut Conn, id: StockStoreId, action: Action) -> AppResult<StockStore> {
     let s = stock::get_store(c, id).await?.ok_or(AppError::NotFound)?;
-    if !ctx.can(Object::Asset, Action::Read, s.entity_id) {
+    if !sees(ctx, s.entity_id) {
         return Err(AppError::NotFound);
     }
     if action != Action::Read && !ctx.can(Object::Asset, action, s.entity_id) {
@@ -102,7 +108,7 @@ fn missing(field: &str) -> AppError {
 /// and enqueues the reorder e-mails it causes.
 pub async fn record_movement(ctx: &Ctx, c: &mut Conn, input: &MovementInput) -> AppResult<stock::Recorded> {
     let store = match stock::get_store(c, StockStoreId(input.store_id)).await? {
-        Some(s) if ctx.can(Object::Asset, Action::Read, s.entity_id) => s,
+        Some(s) if sees(ctx, s.entity_id) => s,
         _ => return Err(missing("store_id")),
     };
     if !ctx.can(Object::Asset, Action::Update, store.entity_id) {
@@ -179,10 +185,12 @@ pub async fn set_reorder(
 /// Creates a store where the caller may create assets.
 pub async fn create_store(ctx: &Ctx, c: &mut Conn, input: &StoreInput) -> AppResult<StockStore> {
     if let Some(e) = input.entity_id {
-        if !ctx.can(Object::Asset, Action::Read, EntityId(e)) {
+        if !sees(ctx, EntityId(e)) {
             return Err(missing("entity_id"));
         }
-        ctx.require(Object::Asset, Action::Create, EntityId(e))?;
+        if !ctx.can(Object::Asset, Action::Create, EntityId(e)) {
+            return Err(AppError::Forbidden("you cannot create stock here".into()));
+        }
     }
     Ok(stock::create_store(c, &ctx.actor(), input).await?)
 }
@@ -190,10 +198,12 @@ pub async fn create_store(ctx: &Ctx, c: &mut Conn, input: &StoreInput) -> AppRes
 /// Creates a catalogue item where the caller may create assets.
 pub async fn create_item(ctx: &Ctx, c: &mut Conn, input: &ItemInput) -> AppResult<StockItem> {
     if let Some(e) = input.entity_id {
-        if !ctx.can(Object::Asset, Action::Read, EntityId(e)) {
+        if !sees(ctx, EntityId(e)) {
             return Err(missing("entity_id"));
         }
-        ctx.require(Object::Asset, Action::Create, EntityId(e))?;
+        if !ctx.can(Object::Asset, Action::Create, EntityId(e)) {
+            return Err(AppError::Forbidden("you cannot create stock here".into()));
+        }
     }
     Ok(stock::create_item(c, &ctx.actor(), input).await?)
 }
