@@ -74,7 +74,9 @@ pub enum MovementError {
     Negative,
     TooLarge,
     /// Issuing or transferring more than the store has.
-    Insufficient { on_hand: i64 },
+    Insufficient {
+        on_hand: i64,
+    },
 }
 
 impl MovementError {

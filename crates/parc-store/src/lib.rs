@@ -20,8 +20,8 @@ pub mod mail_settings;
 pub mod monitoring;
 pub mod secrets;
 pub mod settings;
-pub mod stock;
 mod sql;
+pub mod stock;
 pub mod testing;
 pub mod users;
 

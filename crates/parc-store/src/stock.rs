@@ -50,7 +50,8 @@ pub struct StockStore {
 type StoreRow =
     (i64, i64, String, Option<i64>, Option<String>, Option<i64>, Option<String>, Option<String>, String, String);
 
-const STORE_SELECT: &str = "SELECT s.id, s.entity_id, s.name, s.location_id, l.name, s.manager_user_id, u.display_name, \
+const STORE_SELECT: &str =
+    "SELECT s.id, s.entity_id, s.name, s.location_id, l.name, s.manager_user_id, u.display_name, \
      s.comment, s.created_at, s.updated_at FROM stock_stores s LEFT JOIN locations l ON l.id = s.location_id \
      LEFT JOIN users u ON u.id = s.manager_user_id";
 
@@ -148,7 +149,9 @@ pub async fn create_store(c: &mut AnyConnection, actor: &Actor, input: &StoreInp
     .fetch_one(&mut *c)
     .await
     .map_err(|e| match StoreError::from_write(e, "a store with this name") {
-        StoreError::Conflict(_) => ValidationErrors::single("name", "taken", "a store of this entity has this name").into(),
+        StoreError::Conflict(_) => {
+            ValidationErrors::single("name", "taken", "a store of this entity has this name").into()
+        }
         other => other,
     })?;
     let changes = parc_core::audit::creation(&[
@@ -321,7 +324,8 @@ pub struct Level {
 
 type LevelRow = (i64, String, i64, i64, String, Option<String>, Option<String>, i64, Option<i64>, String);
 
-const LEVEL_SELECT: &str = "SELECT v.store_id, s.name, s.entity_id, v.item_id, i.name, i.reference, i.unit, v.quantity, \
+const LEVEL_SELECT: &str =
+    "SELECT v.store_id, s.name, s.entity_id, v.item_id, i.name, i.reference, i.unit, v.quantity, \
      v.reorder_level, v.updated_at FROM stock_levels v JOIN stock_stores s ON s.id = v.store_id \
      JOIN stock_items i ON i.id = v.item_id";
 
@@ -384,12 +388,13 @@ pub struct Alert {
 /// Applies the reorder rule to a level as it now is, records the alerted flag, and returns the
 /// alert to send, if any.
 async fn apply_reorder(c: &mut AnyConnection, store: &StockStore, item: &StockItem) -> Result<Option<Alert>> {
-    let (quantity, reorder_level, alerted): (i64, Option<i64>, i64) =
-        sqlx::query_as("SELECT quantity, reorder_level, alerted FROM stock_levels WHERE store_id = $1 AND item_id = $2")
-            .bind(store.id.0)
-            .bind(item.id.0)
-            .fetch_one(&mut *c)
-            .await?;
+    let (quantity, reorder_level, alerted): (i64, Option<i64>, i64) = sqlx::query_as(
+        "SELECT quantity, reorder_level, alerted FROM stock_levels WHERE store_id = $1 AND item_id = $2",
+    )
+    .bind(store.id.0)
+    .bind(item.id.0)
+    .fetch_one(&mut *c)
+    .await?;
     let r = rules::reorder(alerted != 0, quantity, reorder_level);
     if r.alerted != (alerted != 0) {
         sqlx::query("UPDATE stock_levels SET alerted = $1 WHERE store_id = $2 AND item_id = $3")
@@ -444,7 +449,9 @@ pub async fn set_reorder_level(
     reorder_level: Option<i64>,
 ) -> Result<Option<Alert>> {
     if !item_usable(tree, item, store) {
-        return Err(ValidationErrors::single("item_id", "other_entity", "the item is not in this store's catalogue").into());
+        return Err(
+            ValidationErrors::single("item_id", "other_entity", "the item is not in this store's catalogue").into()
+        );
     }
     if let Some(r) = reorder_level {
         let mut errors = ValidationErrors::new();
@@ -776,8 +783,16 @@ pub async fn record(
             FieldChange { field: "quantity".into(), old: Some(to_before.to_string()), new: Some(to_after.to_string()) },
             FieldChange { field: "from_store".into(), old: None, new: Some(store.name.clone()) },
         ];
-        audit::record(c, actor, ObjectType::StockStore, to.id.0, Some(to.entity_id), AuditAction::Movement, &to_changes)
-            .await?;
+        audit::record(
+            c,
+            actor,
+            ObjectType::StockStore,
+            to.id.0,
+            Some(to.entity_id),
+            AuditAction::Movement,
+            &to_changes,
+        )
+        .await?;
     }
     audit::record(c, actor, ObjectType::StockStore, store.id.0, Some(store.entity_id), AuditAction::Movement, &changes)
         .await?;

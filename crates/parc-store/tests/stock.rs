@@ -21,7 +21,8 @@ async fn new_store(store: &Store, e: EntityId, name: &str) -> StockStore {
 
 async fn new_item(store: &Store, e: EntityId, name: &str) -> StockItem {
     let mut tx = store.write().await.unwrap();
-    let input = ItemInput { entity_id: Some(e.0), name: Some(name.into()), unit: Some("pièce".into()), ..Default::default() };
+    let input =
+        ItemInput { entity_id: Some(e.0), name: Some(name.into()), unit: Some("pièce".into()), ..Default::default() };
     let i = stock::create_item(&mut tx, &actor(), &input).await.unwrap();
     tx.commit().await.unwrap();
     i

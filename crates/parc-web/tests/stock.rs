@@ -96,7 +96,8 @@ async fn store_and_item(w: &World, name: &str, item: &str) -> (i64, i64) {
     )
     .await;
     assert_eq!(s, StatusCode::CREATED, "{st}");
-    let (s, it) = post(w, &w.manager, "/stock/items", json!({"entity_id": w.town.0, "name": item, "unit": "pièce"})).await;
+    let (s, it) =
+        post(w, &w.manager, "/stock/items", json!({"entity_id": w.town.0, "name": item, "unit": "pièce"})).await;
     assert_eq!(s, StatusCode::CREATED, "{it}");
     (st["id"].as_i64().unwrap(), it["id"].as_i64().unwrap())
 }
@@ -107,7 +108,12 @@ async fn movement(w: &World, token: &str, body: Value) -> (StatusCode, Value) {
 
 async fn on_hand(w: &World, store: i64) -> Vec<(String, i64)> {
     let levels = get(w, &w.manager, &format!("/stock/levels?store_id={store}")).await;
-    levels.as_array().unwrap().iter().map(|l| (l["item_name"].as_str().unwrap().to_owned(), l["quantity"].as_i64().unwrap())).collect()
+    levels
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["item_name"].as_str().unwrap().to_owned(), l["quantity"].as_i64().unwrap()))
+        .collect()
 }
 
 async fn api_story(w: &World) {
@@ -162,8 +168,9 @@ async fn api_story(w: &World) {
     assert_eq!(get(w, &w.requester, "/stock/levels").await, json!([]));
     let (s, _) = movement(w, &w.requester, m("issue", json!(1))).await;
     assert!(s == StatusCode::UNPROCESSABLE_ENTITY || s == StatusCode::FORBIDDEN, "{s}");
-    let (s, _) = post(w, &w.requester, "/stock/stores", json!({"entity_id": w.town.0, "name": "X"})).await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, v) = post(w, &w.requester, "/stock/stores", json!({"entity_id": w.town.0, "name": "X"})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "the entity's stock is not theirs: {v}");
+    assert_eq!(v["error"]["details"]["fields"][0]["field"], "entity_id");
     assert_eq!(on_hand(w, store).await, vec![("Toner HP 305A".to_owned(), 5)]);
 
     // A store with movements is kept (409); an empty one goes.
@@ -249,7 +256,9 @@ fn multipart(fields: &[(&str, &str)], file: Option<&[u8]>) -> (String, Vec<u8>) 
     let boundary = "----parc-stock-boundary";
     let mut body = Vec::new();
     for (name, value) in fields {
-        body.extend(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").into_bytes());
+        body.extend(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").into_bytes(),
+        );
     }
     if let Some(bytes) = file {
         body.extend(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"stock.xlsx\"\r\nContent-Type: application/octet-stream\r\n\r\n").into_bytes());
@@ -288,17 +297,24 @@ async fn pages_and_import(w: &World) {
     // The movement form: 1.5 and issuing more than on hand come back with a message.
     let uri = format!("/stock/stores/{store}/movements");
     let item_s = item.to_string();
-    let r = reply(&w.app, csrf_post(&uri, session, &[("kind", "receive"), ("item_id", &item_s), ("quantity", "1.5")])).await;
+    let r = reply(&w.app, csrf_post(&uri, session, &[("kind", "receive"), ("item_id", &item_s), ("quantity", "1.5")]))
+        .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.body.contains("Enter a whole number"), "{}", r.body);
-    let r = reply(&w.app, csrf_post(&uri, session, &[("kind", "receive"), ("item_id", &item_s), ("quantity", "8")])).await;
+    let r =
+        reply(&w.app, csrf_post(&uri, session, &[("kind", "receive"), ("item_id", &item_s), ("quantity", "8")])).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    let r = reply(&w.app, csrf_post(&uri, session, &[("kind", "issue"), ("item_id", &item_s), ("quantity", "9")])).await;
+    let r =
+        reply(&w.app, csrf_post(&uri, session, &[("kind", "issue"), ("item_id", &item_s), ("quantity", "9")])).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.body.contains("Not enough in stock"), "{}", r.body);
     let r = reply(
         &w.app,
-        csrf_post(&uri, session, &[("kind", "issue"), ("item_id", &item_s), ("quantity", "2"), ("issued_to_user", "agent")]),
+        csrf_post(
+            &uri,
+            session,
+            &[("kind", "issue"), ("item_id", &item_s), ("quantity", "2"), ("issued_to_user", "agent")],
+        ),
     )
     .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
@@ -308,7 +324,10 @@ async fn pages_and_import(w: &World) {
     assert_eq!(on_hand(w, store).await, vec![("Câble HDMI 2 m".to_owned(), 6)]);
 
     // Import through the API: wrong columns and bad rows write nothing.
-    let good = xlsx(&["Désignation", "Qté", "Seuil", "Magasin"], &[&["Câble HDMI 2 m", "20", "5", "Réserve"], &["Souris USB", "7", "", "Réserve"]]);
+    let good = xlsx(
+        &["Désignation", "Qté", "Seuil", "Magasin"],
+        &[&["Câble HDMI 2 m", "20", "5", "Réserve"], &["Souris USB", "7", "", "Réserve"]],
+    );
     let (s, v) = import_api(w, "item=Article&quantity=Qté", good.clone()).await;
     assert_eq!((s, v["errors"][0]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("unknown_column")), "{v}");
     let wrong = xlsx(&["Nom du produit", "Couleur"], &[&["Câble", "bleu"]]);
@@ -318,8 +337,12 @@ async fn pages_and_import(w: &World) {
     let bad = xlsx(&["Désignation", "Qté"], &[&["Câble HDMI 2 m", "20"], &["Souris USB", "1.5"], &["Clavier", "-2"]]);
     let (s, v) = import_api(w, &format!("store_id={store}"), bad).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    let codes: Vec<(i64, &str)> =
-        v["errors"].as_array().unwrap().iter().map(|e| (e["line"].as_i64().unwrap(), e["code"].as_str().unwrap())).collect();
+    let codes: Vec<(i64, &str)> = v["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["line"].as_i64().unwrap(), e["code"].as_str().unwrap()))
+        .collect();
     assert_eq!(codes, vec![(3, "not_integer"), (4, "negative")]);
     assert_eq!(on_hand(w, store).await, vec![("Câble HDMI 2 m".to_owned(), 6)], "all or nothing");
     let (s, v) = import_api(w, "dry_run=true", good.clone()).await;
@@ -346,7 +369,14 @@ async fn pages_and_import(w: &World) {
     let data = r.body.split("name=\"data\" value=\"").nth(1).unwrap().split('"').next().unwrap();
     let data = data.replace("&quot;", "\"").replace("&#34;", "\"").replace("&amp;", "&");
     let (ct, body) = multipart(
-        &[("csrf", &session.1), ("store_id", &store_s), ("data", &data), ("step", "commit"), ("map_item", "0"), ("map_quantity", "1")],
+        &[
+            ("csrf", &session.1),
+            ("store_id", &store_s),
+            ("data", &data),
+            ("step", "commit"),
+            ("map_item", "0"),
+            ("map_quantity", "1"),
+        ],
         None,
     );
     let req = Request::builder()

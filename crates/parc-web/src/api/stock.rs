@@ -17,7 +17,9 @@ use axum::{Json, Router};
 use parc_core::permissions::{Action, Object};
 use parc_core::stock::{check_quantity, MovementKind};
 use parc_core::{StockItemId, StockStoreId, ValidationErrors};
-use parc_store::stock::{self, ItemInput, Level, Movement, MovementInput, StockItem, StockStore, StockedAsset, StoreInput};
+use parc_store::stock::{
+    self, ItemInput, Level, Movement, MovementInput, StockItem, StockStore, StockedAsset, StoreInput,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
@@ -334,7 +336,9 @@ async fn import(
         }
     })?;
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    if ["multipart/", "application/x-www-form-urlencoded", "application/json"].iter().any(|t| content_type.starts_with(t))
+    if ["multipart/", "application/x-www-form-urlencoded", "application/json"]
+        .iter()
+        .any(|t| content_type.starts_with(t))
     {
         return Err(AppError::BadRequest("send the file itself as the request body (XLSX or CSV)".into()));
     }
@@ -354,11 +358,8 @@ async fn import(
         ("quantity", &p.quantity),
         ("reorder_level", &p.reorder_level),
     ];
-    let mut mapping: Mapping = if given.iter().all(|(_, v)| v.is_none()) {
-        pages::guess_mapping(&table)
-    } else {
-        Mapping::new()
-    };
+    let mut mapping: Mapping =
+        if given.iter().all(|(_, v)| v.is_none()) { pages::guess_mapping(&table) } else { Mapping::new() };
     let mut errors = ValidationErrors::new();
     for (field, header) in given {
         if let Some(h) = header {

@@ -56,8 +56,10 @@ const CSS: &str = include_str!("../../static/stock.css");
 
 async fn css() -> Response {
     use axum::response::IntoResponse;
-    let headers =
-        [(axum::http::header::CONTENT_TYPE, "text/css; charset=utf-8"), (axum::http::header::CACHE_CONTROL, "public, max-age=3600")];
+    let headers = [
+        (axum::http::header::CONTENT_TYPE, "text/css; charset=utf-8"),
+        (axum::http::header::CACHE_CONTROL, "public, max-age=3600"),
+    ];
     (headers, CSS).into_response()
 }
 
@@ -525,8 +527,11 @@ async fn store_view(
     let updatable = ctx.entity_ids(Object::Asset, Action::Update);
     let others: Vec<StockStore> =
         stock::list_stores(&mut c, &updatable).await?.into_iter().filter(|s| s.id != store.id).collect();
-    let locations =
-        parc_store::locations::list(&mut c, &[store.entity_id.0]).await?.into_iter().map(|l| (l.id.0, l.path)).collect();
+    let locations = parc_store::locations::list(&mut c, &[store.entity_id.0])
+        .await?
+        .into_iter()
+        .map(|l| (l.id.0, l.path))
+        .collect();
     let movements = stock::list_movements(&mut c, &entities, Some(store.id), None, 100).await?;
     let assets = match store.location_id {
         Some(l) => stock::assets_in_stock(&mut c, &entities, l).await?,
@@ -1143,7 +1148,11 @@ async fn import_view(ctx: &Ctx, s: ImportState) -> AppResult<Response> {
                     field: i.t(l, &format!("stock.col.{}", e.field)).to_owned(),
                     reason: page.field_message(
                         "stock",
-                        &parc_core::FieldError { field: e.field.clone(), code: e.code.clone(), message: e.message.clone() },
+                        &parc_core::FieldError {
+                            field: e.field.clone(),
+                            code: e.code.clone(),
+                            message: e.message.clone(),
+                        },
                     ),
                 })
                 .collect(),
