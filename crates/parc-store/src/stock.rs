@@ -246,8 +246,11 @@ pub async fn find_item(c: &mut AnyConnection, entity: EntityId, name: &str) -> R
     Ok(row.map(stock_item))
 }
 
-/// Checks an item's fields; the cleaned (name, reference, category, unit).
-pub fn check_item(input: &ItemInput) -> Result<(String, Option<String>, Option<String>, Option<String>)> {
+/// An item's cleaned fields: name, reference, category, unit.
+pub type ItemFields = (String, Option<String>, Option<String>, Option<String>);
+
+/// Checks an item's fields.
+pub fn check_item(input: &ItemInput) -> Result<ItemFields> {
     let mut errors = ValidationErrors::new();
     let name = clean(input.name.as_deref());
     if name.is_none() {
@@ -889,8 +892,8 @@ pub async fn assets_in_stock(
          AND entity_id IN ({}) ORDER BY name, id LIMIT 1000",
         ids_list(entity_ids)
     );
-    let rows: Vec<(i64, String, Option<String>, String, Option<String>)> =
-        sqlx::query_as(&sql).bind(location.0).fetch_all(c).await?;
+    type AssetRow = (i64, String, Option<String>, String, Option<String>);
+    let rows: Vec<AssetRow> = sqlx::query_as(&sql).bind(location.0).fetch_all(c).await?;
     Ok(rows
         .into_iter()
         .map(|r| StockedAsset { id: AssetId(r.0), name: r.1, asset_tag: r.2, kind: r.3, serial: r.4 })
