@@ -29,6 +29,8 @@ string_enum!(
         Acknowledge = "acknowledge",
         /// A monitoring downtime scheduled or cancelled.
         Downtime = "downtime",
+        /// Stock received, issued, transferred or adjusted.
+        Movement = "movement",
     }
 );
 
@@ -47,6 +49,8 @@ string_enum!(
         MonitorService = "monitor_service",
         Poller = "poller",
         Campaign = "campaign",
+        StockStore = "stock_store",
+        StockItem = "stock_item",
     }
 );
 

@@ -57,3 +57,12 @@ id_type!(
     /// An item of a campaign: expected from its list, or scanned though unexpected.
     CampaignItemId,
 );
+
+id_type!(
+    /// A stock store (a cupboard, a stock room) of an entity, on a site.
+    StockStoreId,
+    /// A consumable of an entity's stock catalogue (toner, cable, charger).
+    StockItemId,
+    /// One movement of stock (a receipt, an issue, half a transfer, an adjustment).
+    MovementId,
+);

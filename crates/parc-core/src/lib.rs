@@ -13,6 +13,7 @@ pub mod locations;
 pub mod monitoring;
 pub mod permissions;
 pub mod query;
+pub mod stock;
 pub mod validate;
 
 pub use ids::*;

@@ -22,6 +22,7 @@ pub mod monitoring;
 pub mod secrets;
 pub mod settings;
 mod sql;
+pub mod stock;
 pub mod testing;
 pub mod users;
 

@@ -77,6 +77,8 @@ const FILES: &[(Lang, &str, &str)] = &[
     (Lang::En, "campaigns", include_str!("../i18n/en/campaigns.toml")),
     (Lang::Fr, "alerts", include_str!("../i18n/fr/alerts.toml")),
     (Lang::En, "alerts", include_str!("../i18n/en/alerts.toml")),
+    (Lang::Fr, "stock", include_str!("../i18n/fr/stock.toml")),
+    (Lang::En, "stock", include_str!("../i18n/en/stock.toml")),
 ];
 
 #[derive(Debug, Default)]

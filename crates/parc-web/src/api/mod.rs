@@ -17,6 +17,7 @@ pub mod notify;
 pub mod planning;
 pub mod pollers;
 pub mod reports;
+pub mod stock;
 
 use crate::error::{AppError, ErrorBody};
 use crate::AppState;
@@ -112,6 +113,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(monitoring::Doc::openapi());
     doc.merge(pollers::Doc::openapi());
     doc.merge(campaigns::Doc::openapi());
+    doc.merge(stock::Doc::openapi());
     let mut servers = utoipa::openapi::Server::new("/api/v1");
     servers.description = Some("this server".into());
     doc.servers = Some(vec![servers]);
@@ -144,5 +146,6 @@ pub fn routes() -> Router<AppState> {
         .merge(monitoring::routes())
         .merge(pollers::routes())
         .merge(campaigns::routes())
+        .merge(stock::routes())
         .fallback(not_found)
 }

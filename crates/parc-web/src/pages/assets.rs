@@ -114,6 +114,8 @@ struct Dashboard {
     recent: Vec<AuditEvent>,
     /// Open tickets, at risk and breached (for those who read tickets).
     helpdesk: Option<parc_store::helpdesk::reports::Summary>,
+    /// Stock levels below their reorder level in the reader's scope.
+    stock_below: Vec<parc_store::stock::Level>,
 }
 
 async fn dashboard(ctx: Ctx) -> AppResult<Response> {
@@ -131,8 +133,9 @@ async fn dashboard(ctx: Ctx) -> AppResult<Response> {
     let full: Vec<i64> = scope.full.iter().map(|e| e.0).collect();
     let recent = if full.is_empty() { Vec::new() } else { audit::recent(&mut c, &full, false, 15).await? };
     let helpdesk = super::reports::summary(&ctx, &mut c).await?;
+    let stock_below = super::stock::below_reorder(&ctx, &mut c).await?;
     let page = Page::new(&ctx, "dash.title").await;
-    Ok(render(&Dashboard { page, total, by_kind, by_status, recent, helpdesk }))
+    Ok(render(&Dashboard { page, total, by_kind, by_status, recent, helpdesk, stock_below }))
 }
 
 // ---- list ----

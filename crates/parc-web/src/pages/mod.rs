@@ -18,6 +18,7 @@ pub mod monitoring_admin;
 pub mod planning;
 pub mod report;
 pub mod reports;
+pub mod stock;
 pub mod tickets;
 
 use crate::auth::{anonymous_lang, request_id, Ctx};
@@ -361,6 +362,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(monitoring::routes())
         .merge(monitoring_admin::routes())
         .merge(campaigns::routes())
+        .merge(stock::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state, html_errors))
 }
