@@ -29,6 +29,12 @@ string_enum!(
         Acknowledge = "acknowledge",
         /// A monitoring downtime scheduled or cancelled.
         Downtime = "downtime",
+        /// A loanable asset reserved for somebody (or the reservation cancelled).
+        Reserve = "reserve",
+        /// A loanable asset checked out to a borrower (the signed sheet's SHA-256 is recorded).
+        Checkout = "checkout",
+        /// A loaned asset checked back in, with its condition.
+        Checkin = "checkin",
     }
 );
 

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod entities;
 pub mod helpdesk;
 pub mod ids;
+pub mod loans;
 pub mod locations;
 pub mod monitoring;
 pub mod permissions;

@@ -19,6 +19,7 @@ mod cp1252;
 pub mod ical;
 pub mod intervention;
 pub mod labels;
+pub mod loans;
 mod metrics;
 pub mod table;
 #[cfg(test)]
