@@ -433,6 +433,15 @@ pub async fn loan(c: &mut AnyConnection, id: i64) -> Result<Option<Loan>> {
     Ok(row.map(|r| loan_of(r, &now())))
 }
 
+/// The asset of the loans signed on sheet `document` (a loan sheet), if any.
+pub async fn asset_of_sheet(c: &mut AnyConnection, document: i64) -> Result<Option<AssetId>> {
+    let row: Option<(i64,)> = sqlx::query_as("SELECT asset_id FROM loans WHERE document_id = $1 ORDER BY id LIMIT 1")
+        .bind(document)
+        .fetch_optional(c)
+        .await?;
+    Ok(row.map(|r| AssetId(r.0)))
+}
+
 /// The open loan of `asset`, if it is out.
 pub async fn open_loan_of(c: &mut AnyConnection, asset: AssetId) -> Result<Option<Loan>> {
     let row: Option<LoanRow> = sqlx::query_as(&format!("{LOAN_SELECT} WHERE l.asset_id = $1 AND l.checked_in_at IS NULL"))

@@ -315,7 +315,7 @@ pub async fn mail_sheet_if_due(ctx: &Ctx, c: &mut Conn, before: Option<&Task>, k
     Ok(())
 }
 
-fn signature_errors(field: &str, e: &DocError) -> ValidationErrors {
+pub(crate) fn signature_errors(field: &str, e: &DocError) -> ValidationErrors {
     let code = match e {
         DocError::TooLarge { .. } => "signature_too_large",
         _ => "not_png",
@@ -324,7 +324,7 @@ fn signature_errors(field: &str, e: &DocError) -> ValidationErrors {
 }
 
 /// The PNG of a signature sent as base64, with or without its `data:image/png;base64,` prefix.
-fn decode_signature(text: &str) -> Result<Vec<u8>, &'static str> {
+pub(crate) fn decode_signature(text: &str) -> Result<Vec<u8>, &'static str> {
     let b64 = text.trim();
     let b64 = b64.strip_prefix("data:image/png;base64,").unwrap_or(b64);
     if b64.is_empty() {

@@ -11,6 +11,7 @@ pub mod hotline;
 pub mod intervention;
 pub mod inventory;
 pub mod io;
+pub mod loans;
 pub mod mail;
 pub mod monitoring;
 pub mod monitoring_admin;
@@ -359,6 +360,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(entity_helpdesk::routes())
         .merge(monitoring::routes())
         .merge(monitoring_admin::routes())
+        .merge(loans::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state, html_errors))
 }
