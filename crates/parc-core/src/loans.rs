@@ -100,7 +100,11 @@ pub fn conflicts<'a>(request: &Request, existing: &'a [Booking], now: DateTime<U
 
 /// Checks the period of a new reservation: start before end, at most [`MAX_DAYS`] long, not
 /// ending in the past and starting at most [`MAX_AHEAD_DAYS`] ahead. Field names are the API's.
-pub fn check_reservation(start: DateTime<Utc>, end: DateTime<Utc>, now: DateTime<Utc>) -> Result<Interval, ValidationErrors> {
+pub fn check_reservation(
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<Interval, ValidationErrors> {
     let mut e = ValidationErrors::new();
     if end <= start {
         e.add("ends_at", "end_before_start", "the end must be after the start");
@@ -168,28 +172,26 @@ mod tests {
     #[test]
     fn overlap_rules() {
         // Existing: Alice reserves 10-12; Bob holds a loan 14-16; Carol reserves 20-22.
-        let existing = [
-            booking(Reservation, 1, 1, 10, 12),
-            booking(Loan, 2, 2, 14, 16),
-            booking(Reservation, 3, 3, 20, 22),
-        ];
+        let existing =
+            [booking(Reservation, 1, 1, 10, 12), booking(Loan, 2, 2, 14, 16), booking(Reservation, 3, 3, 20, 22)];
         let now = at(0);
         // (what, who, start, end, conflicting ids)
         let cases: &[(BookingKind, i64, i64, i64, &[i64])] = &[
-            (Reservation, 9, 8, 10, &[]),      // touches Alice's start
-            (Reservation, 9, 12, 14, &[]),     // between Alice and Bob, touching both
-            (Reservation, 9, 11, 13, &[1]),    // inside Alice's end
+            (Reservation, 9, 8, 10, &[]),        // touches Alice's start
+            (Reservation, 9, 12, 14, &[]),       // between Alice and Bob, touching both
+            (Reservation, 9, 11, 13, &[1]),      // inside Alice's end
             (Reservation, 9, 9, 23, &[1, 2, 3]), // covers everything
-            (Reservation, 1, 11, 12, &[1]),    // Alice again: a duplicate
-            (Reservation, 9, 15, 15 + 1, &[2]), // inside Bob's loan
-            (Reservation, 9, 16, 20, &[]),     // after Bob's due, before Carol
-            (Loan, 1, 10, 12, &[]),            // Alice takes what she reserved
-            (Loan, 1, 10, 15, &[2]),           // ... but keeps it into Bob's loan
-            (Loan, 9, 11, 12, &[1]),           // somebody else during Alice's reservation
-            (Loan, 2, 15, 17, &[2]),           // Bob cannot take it twice
+            (Reservation, 1, 11, 12, &[1]),      // Alice again: a duplicate
+            (Reservation, 9, 15, 15 + 1, &[2]),  // inside Bob's loan
+            (Reservation, 9, 16, 20, &[]),       // after Bob's due, before Carol
+            (Loan, 1, 10, 12, &[]),              // Alice takes what she reserved
+            (Loan, 1, 10, 15, &[2]),             // ... but keeps it into Bob's loan
+            (Loan, 9, 11, 12, &[1]),             // somebody else during Alice's reservation
+            (Loan, 2, 15, 17, &[2]),             // Bob cannot take it twice
         ];
         for (kind, who, start, end, expected) in cases {
-            let r = Request { kind: *kind, borrower: UserId(*who), period: Interval::new(at(*start), at(*end)).unwrap() };
+            let r =
+                Request { kind: *kind, borrower: UserId(*who), period: Interval::new(at(*start), at(*end)).unwrap() };
             let got: Vec<i64> = conflicts(&r, &existing, now).iter().map(|b| b.id).collect();
             assert_eq!(&got, expected, "{kind:?} by {who} {start}-{end}");
         }
@@ -220,14 +222,20 @@ mod tests {
         assert_eq!(e.for_field("starts_at").unwrap().code, "too_far");
         assert!(check_reservation(at(-1), at(1), now).is_ok(), "a reservation already started may be recorded");
         assert_eq!(check_due(at(0), now).unwrap_err().for_field("due_at").unwrap().code, "in_the_past");
-        assert_eq!(check_due(now + Duration::days(401), now).unwrap_err().for_field("due_at").unwrap().code, "too_long");
+        assert_eq!(
+            check_due(now + Duration::days(401), now).unwrap_err().for_field("due_at").unwrap().code,
+            "too_long"
+        );
         assert_eq!(check_due(at(3), now).unwrap(), Interval { start: now, end: at(3) });
         assert!(Interval::new(at(1), at(1)).is_none());
     }
 
     #[test]
     fn scanned_codes() {
-        assert_eq!(parse_codes(" CB-001\r\nCB-002\n\ncb-001\tCB-003; CB-004,"), vec!["CB-001", "CB-002", "CB-003", "CB-004"]);
+        assert_eq!(
+            parse_codes(" CB-001\r\nCB-002\n\ncb-001\tCB-003; CB-004,"),
+            vec!["CB-001", "CB-002", "CB-003", "CB-004"]
+        );
         assert!(parse_codes("\n \n").is_empty());
     }
 

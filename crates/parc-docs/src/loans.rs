@@ -187,7 +187,11 @@ mod tests {
             due_on: "13/12/2026 18:00".into(),
             note: "Sortie scolaire".into(),
             items: (1..=n)
-                .map(|i| LoanSheetItem { name: format!("Chromebook {i}"), tag: format!("CB-{i:03}"), serial: format!("SN{i}") })
+                .map(|i| LoanSheetItem {
+                    name: format!("Chromebook {i}"),
+                    tag: format!("CB-{i:03}"),
+                    serial: format!("SN{i}"),
+                })
                 .collect(),
         }
     }
@@ -216,7 +220,9 @@ mod tests {
         let path = dir.path().join("sheet.pdf");
         std::fs::write(&path, &pdf).unwrap();
         let text = run("pdftotext", &["-layout"], &path, &["-"]);
-        for needle in ["Fiche de prêt", "Élodie Émprunteuse", "13/12/2026 18:00", "CB-003", "Chromebook 2", "Page 1 / 1"] {
+        for needle in
+            ["Fiche de prêt", "Élodie Émprunteuse", "13/12/2026 18:00", "CB-003", "Chromebook 2", "Page 1 / 1"]
+        {
             assert!(text.contains(needle), "{needle} missing from:\n{text}");
         }
         std::fs::write(&path, &big).unwrap();

@@ -62,11 +62,12 @@ pub async fn set_loanable(c: &mut AnyConnection, actor: &Actor, asset: &Asset, o
         if open_loan_of(c, asset.id).await?.is_some() {
             return Err(StoreError::Conflict("the asset is on loan: check it in first".into()));
         }
-        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM loan_reservations WHERE asset_id = $1 AND ends_at > $2")
-            .bind(asset.id.0)
-            .bind(now())
-            .fetch_one(&mut *c)
-            .await?;
+        let (n,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM loan_reservations WHERE asset_id = $1 AND ends_at > $2")
+                .bind(asset.id.0)
+                .bind(now())
+                .fetch_one(&mut *c)
+                .await?;
         if n > 0 {
             return Err(StoreError::Conflict("the asset has reservations to come: cancel them first".into()));
         }
@@ -103,7 +104,8 @@ pub struct Item {
     pub due_at: Option<String>,
 }
 
-type ItemRow = (i64, i64, String, String, Option<String>, Option<String>, String, Option<i64>, Option<String>, Option<String>);
+type ItemRow =
+    (i64, i64, String, String, Option<String>, Option<String>, String, Option<i64>, Option<String>, Option<String>);
 
 /// The loanable assets of `entities`, by name.
 pub async fn items(c: &mut AnyConnection, entities: &[i64]) -> Result<Vec<Item>> {
@@ -190,10 +192,8 @@ fn reservation_of(r: ReservationRow) -> Reservation {
 }
 
 pub async fn reservation(c: &mut AnyConnection, id: i64) -> Result<Option<Reservation>> {
-    let row: Option<ReservationRow> = sqlx::query_as(&format!("{RESERVATION_SELECT} WHERE r.id = $1"))
-        .bind(id)
-        .fetch_optional(c)
-        .await?;
+    let row: Option<ReservationRow> =
+        sqlx::query_as(&format!("{RESERVATION_SELECT} WHERE r.id = $1")).bind(id).fetch_optional(c).await?;
     Ok(row.map(reservation_of))
 }
 
@@ -217,7 +217,11 @@ pub async fn reservations_of(
 }
 
 /// The reservations of assets of `entities` not over at `now`, by start.
-pub async fn upcoming_reservations(c: &mut AnyConnection, entities: &[i64], now: DateTime<Utc>) -> Result<Vec<Reservation>> {
+pub async fn upcoming_reservations(
+    c: &mut AnyConnection,
+    entities: &[i64],
+    now: DateTime<Utc>,
+) -> Result<Vec<Reservation>> {
     let mut q = Sql::new(RESERVATION_SELECT);
     q.push(" WHERE r.ends_at > ").bind_text(fmt_time(now)).push(" AND ");
     q.in_ints("a.entity_id", entities.iter().copied());
@@ -331,7 +335,8 @@ pub async fn reserve(
         change("starts_at", None, Some(start)),
         change("ends_at", None, Some(end)),
     ];
-    audit::record(c, actor, ObjectType::Asset, asset.id.0, Some(asset.entity_id), AuditAction::Reserve, &changes).await?;
+    audit::record(c, actor, ObjectType::Asset, asset.id.0, Some(asset.entity_id), AuditAction::Reserve, &changes)
+        .await?;
     Ok(Ok(reservation(c, id).await?.ok_or(StoreError::NotFound)?))
 }
 
@@ -444,21 +449,23 @@ pub async fn asset_of_sheet(c: &mut AnyConnection, document: i64) -> Result<Opti
 
 /// The open loan of `asset`, if it is out.
 pub async fn open_loan_of(c: &mut AnyConnection, asset: AssetId) -> Result<Option<Loan>> {
-    let row: Option<LoanRow> = sqlx::query_as(&format!("{LOAN_SELECT} WHERE l.asset_id = $1 AND l.checked_in_at IS NULL"))
-        .bind(asset.0)
-        .fetch_optional(c)
-        .await?;
+    let row: Option<LoanRow> =
+        sqlx::query_as(&format!("{LOAN_SELECT} WHERE l.asset_id = $1 AND l.checked_in_at IS NULL"))
+            .bind(asset.0)
+            .fetch_optional(c)
+            .await?;
     Ok(row.map(|r| loan_of(r, &now())))
 }
 
 /// The loans of `asset`, latest first (its loan history).
 pub async fn loans_of(c: &mut AnyConnection, asset: AssetId, limit: i64) -> Result<Vec<Loan>> {
-    let rows: Vec<LoanRow> =
-        sqlx::query_as(&format!("{LOAN_SELECT} WHERE l.asset_id = $1 ORDER BY l.checked_out_at DESC, l.id DESC LIMIT $2"))
-            .bind(asset.0)
-            .bind(limit)
-            .fetch_all(c)
-            .await?;
+    let rows: Vec<LoanRow> = sqlx::query_as(&format!(
+        "{LOAN_SELECT} WHERE l.asset_id = $1 ORDER BY l.checked_out_at DESC, l.id DESC LIMIT $2"
+    ))
+    .bind(asset.0)
+    .bind(limit)
+    .fetch_all(c)
+    .await?;
     let now = now();
     Ok(rows.into_iter().map(|r| loan_of(r, &now)).collect())
 }

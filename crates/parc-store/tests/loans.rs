@@ -119,10 +119,25 @@ async fn story(store: &Store) {
     // Bob cannot take the laptop now until +2 h (Alice's reservation); Alice can take it until +3 h.
     let sheet = b"%PDF-1.4 loan sheet".to_vec();
     fn out<'a>(who: &'a User, minutes: i64, sheet: &'a [u8]) -> CheckoutInput<'a> {
-        CheckoutInput { borrower: who, due: Utc::now() + Duration::minutes(minutes), note: None, sheet, filename: "pret.pdf" }
+        CheckoutInput {
+            borrower: who,
+            due: Utc::now() + Duration::minutes(minutes),
+            note: None,
+            sheet,
+            filename: "pret.pdf",
+        }
     }
     let mut tx = store.write().await.unwrap();
-    let r = loans::checkout(&mut tx, &actor(), store.cipher(), &[laptop.clone()], &out(&bob, 120, &sheet), Utc::now()).await.unwrap();
+    let r = loans::checkout(
+        &mut tx,
+        &actor(),
+        store.cipher(),
+        std::slice::from_ref(&laptop),
+        &out(&bob, 120, &sheet),
+        Utc::now(),
+    )
+    .await
+    .unwrap();
     assert!(matches!(r.unwrap_err()[..], [Refusal::Booked { .. }]));
     drop(tx);
     assert_eq!(count(store, "loans").await, 0);
@@ -130,13 +145,15 @@ async fn story(store: &Store) {
     // Bulk: Alice takes both until +2 h 30... but Bob reserved the projector from +2 h: all or nothing.
     let mut tx = store.write().await.unwrap();
     let both = [laptop.clone(), projector.clone()];
-    let r = loans::checkout(&mut tx, &actor(), store.cipher(), &both, &out(&alice, 150, &sheet), Utc::now()).await.unwrap();
+    let r =
+        loans::checkout(&mut tx, &actor(), store.cipher(), &both, &out(&alice, 150, &sheet), Utc::now()).await.unwrap();
     assert_eq!(r.unwrap_err().len(), 1, "only the projector conflicts");
     drop(tx);
     assert_eq!((count(store, "loans").await, count(store, "documents").await), (0, 0));
 
     let mut tx = store.write().await.unwrap();
-    let r = loans::checkout(&mut tx, &actor(), store.cipher(), &both, &out(&alice, 60, &sheet), Utc::now()).await.unwrap();
+    let r =
+        loans::checkout(&mut tx, &actor(), store.cipher(), &both, &out(&alice, 60, &sheet), Utc::now()).await.unwrap();
     let (out_loans, doc) = r.unwrap();
     tx.commit().await.unwrap();
     assert_eq!(out_loans.len(), 2);

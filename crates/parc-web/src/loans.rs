@@ -93,7 +93,9 @@ pub fn refusal_message(i18n: &I18n, lang: Lang, refusals: &[Refusal]) -> String 
     refusals
         .iter()
         .map(|r| match r {
-            Refusal::NotLoanable { asset_name, .. } => i18n.tf(lang, "loans.refused.not_loanable", &[("asset", asset_name)]),
+            Refusal::NotLoanable { asset_name, .. } => {
+                i18n.tf(lang, "loans.refused.not_loanable", &[("asset", asset_name)])
+            }
             Refusal::Unavailable { asset_name, status, .. } => {
                 let status = i18n.t(lang, &format!("status.{}", status.as_str())).to_owned();
                 i18n.tf(lang, "loans.refused.unavailable", &[("asset", asset_name), ("status", &status)])
@@ -322,7 +324,8 @@ async fn mail_sheet(
     let settings = ctx.state.settings().await;
     let lang = user_lang(who, &settings.default_language);
     let i18n = &ctx.state.i18n;
-    let list: Vec<String> = items.iter().map(|a| format!("- {}", item_label(&a.name, a.asset_tag.as_deref()))).collect();
+    let list: Vec<String> =
+        items.iter().map(|a| format!("- {}", item_label(&a.name, a.asset_tag.as_deref()))).collect();
     let (count, due_s) = (items.len().to_string(), local_time(lang, &parc_store::fmt_time(due)));
     let out_s = local_time(lang, &parc_store::fmt_time(now));
     let args = [
@@ -470,7 +473,11 @@ pub async fn remind_overdue(store: &Store, i18n: &I18n, now: DateTime<Utc>) -> p
             .iter()
             .map(|l| {
                 let due = local_time(lang, &l.due_at);
-                format!("- {} — {}", item_label(&l.asset_name, l.asset_tag.as_deref()), i18n.tf(lang, "loans.mail.due_on", &[("due", &due)]))
+                format!(
+                    "- {} — {}",
+                    item_label(&l.asset_name, l.asset_tag.as_deref()),
+                    i18n.tf(lang, "loans.mail.due_on", &[("due", &due)])
+                )
             })
             .collect();
         let count = group.len().to_string();

@@ -27,7 +27,8 @@ fn at(hours: i64) -> String {
 }
 
 async fn asset(w: &World, entity: i64, name: &str, tag: &str) -> i64 {
-    let body = json!({"kind": "computer", "entity_id": entity, "name": name, "asset_tag": tag, "serial": format!("SN-{tag}")});
+    let body =
+        json!({"kind": "computer", "entity_id": entity, "name": name, "asset_tag": tag, "serial": format!("SN-{tag}")});
     let (s, a) = api(&w.app, &w.tech.token, Method::POST, "/assets", Some(body)).await;
     assert_eq!(s, StatusCode::CREATED, "{a}");
     a["id"].as_i64().unwrap()
@@ -63,9 +64,7 @@ async fn story(w: &World) {
     assert_eq!(s, StatusCode::FORBIDDEN, "a requester does not manage loans");
 
     // A reservation, then an overlapping one: 409 with who and when, nothing written.
-    let reserve = |from: i64, to: i64| {
-        json!({"asset_id": pc1, "borrower_user_id": borrower, "starts_at": at(from), "ends_at": at(to), "note": "Sortie"})
-    };
+    let reserve = |from: i64, to: i64| json!({"asset_id": pc1, "borrower_user_id": borrower, "starts_at": at(from), "ends_at": at(to), "note": "Sortie"});
     let (s, r) = api(&w.app, hot, Method::POST, "/loans/reservations", Some(reserve(48, 72))).await;
     assert_eq!(s, StatusCode::CREATED, "{r}");
     assert_eq!(r["borrower_name"], "Rémi Requester");
@@ -83,7 +82,11 @@ async fn story(w: &World) {
 
     // Bad input: 422 per field.
     let (s, e) = api(&w.app, hot, Method::POST, "/loans/reservations", Some(reserve(10, 5))).await;
-    assert_eq!((s, e["error"]["details"]["fields"][0]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("end_before_start")), "{e}");
+    assert_eq!(
+        (s, e["error"]["details"]["fields"][0]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("end_before_start")),
+        "{e}"
+    );
     let mut bad = reserve(1, 2);
     bad["borrower_user_id"] = json!(w.tech_b.id.0);
     let (s, e) = api(&w.app, hot, Method::POST, "/loans/reservations", Some(bad)).await;
@@ -94,15 +97,22 @@ async fn story(w: &World) {
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
 
     // Bulk check-out of both laptops by scanned tags, one signature.
-    let out = |codes: Value, due: String, sig: &str| {
-        json!({"codes": codes, "borrower_user_id": borrower, "due_at": due, "note": "Classe verte", "signature_png": sig})
-    };
-    let (s, e) = api(&w.app, hot, Method::POST, "/loans/checkout", Some(out(json!(["PC-1", "PC-2"]), at(24), "pas une image"))).await;
-    assert_eq!((s, e["error"]["details"]["fields"][0]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("signature_png")));
+    let out = |codes: Value, due: String, sig: &str| json!({"codes": codes, "borrower_user_id": borrower, "due_at": due, "note": "Classe verte", "signature_png": sig});
+    let (s, e) =
+        api(&w.app, hot, Method::POST, "/loans/checkout", Some(out(json!(["PC-1", "PC-2"]), at(24), "pas une image")))
+            .await;
+    assert_eq!(
+        (s, e["error"]["details"]["fields"][0]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("signature_png"))
+    );
     // Until after the reservation starts: the borrower's own reservation does not stand in the way.
-    let (s, done) = api(&w.app, hot, Method::POST, "/loans/checkout", Some(out(json!(["PC-1", "sn-pc-2", "PC-2"]), at(50), PNG))).await;
+    let (s, done) =
+        api(&w.app, hot, Method::POST, "/loans/checkout", Some(out(json!(["PC-1", "sn-pc-2", "PC-2"]), at(50), PNG)))
+            .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "serials are exact: {done}");
-    let (s, done) = api(&w.app, hot, Method::POST, "/loans/checkout", Some(out(json!(["PC-1", "SN-PC-2", "PC-2"]), at(50), PNG))).await;
+    let (s, done) =
+        api(&w.app, hot, Method::POST, "/loans/checkout", Some(out(json!(["PC-1", "SN-PC-2", "PC-2"]), at(50), PNG)))
+            .await;
     assert_eq!(s, StatusCode::CREATED, "{done}");
     assert_eq!(done["loans"].as_array().unwrap().len(), 2, "{done}");
     let doc = done["document"]["id"].as_i64().unwrap();
@@ -128,13 +138,20 @@ async fn story(w: &World) {
     assert!(other.as_array().unwrap().is_empty(), "school B sees none of school A's loans");
     let (s, csv) = send(&w.app, page_get("/loans/export.csv", &w.hotline_a.session)).await;
     let csv = String::from_utf8(csv).unwrap();
-    assert!(s == StatusCode::OK && csv.contains("Rémi Requester") && csv.contains("PC-2") && csv.contains("Emprunteur"), "{csv}");
+    assert!(
+        s == StatusCode::OK && csv.contains("Rémi Requester") && csv.contains("PC-2") && csv.contains("Emprunteur"),
+        "{csv}"
+    );
     let (s, xlsx) = send(&w.app, common::api_request(hot, Method::GET, "/loans/export?format=xlsx", None)).await;
     assert!(s == StatusCode::OK && xlsx.starts_with(b"PK"), "{s}");
     let (s, _) = api(&w.app, hot, Method::GET, "/loans/export?format=pdf", None).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     let r = reply(&w.app, page_get("/loans", &w.hotline_a.session)).await;
-    assert!(r.status == StatusCode::OK && r.body.contains("Portable 2") && r.body.contains("Rémi Requester"), "{}", r.body);
+    assert!(
+        r.status == StatusCode::OK && r.body.contains("Portable 2") && r.body.contains("Rémi Requester"),
+        "{}",
+        r.body
+    );
     let r = reply(&w.app, page_get(&format!("/loans/items/{pc1}"), &w.hotline_a.session)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert!(r.body.contains("loans-cal") && r.body.contains(&format!("/loans/{}/checkin", done["loans"][0]["id"])));
@@ -156,19 +173,28 @@ async fn story(w: &World) {
 
     // Page forms: an overlapping reservation comes back with the reason (409), a check-out
     // through the page with a signature goes through.
-    let start = (Utc::now() + Duration::hours(49)).with_timezone(&chrono_tz::Europe::Paris).format("%Y-%m-%dT%H:%M").to_string();
-    let end = (Utc::now() + Duration::hours(51)).with_timezone(&chrono_tz::Europe::Paris).format("%Y-%m-%dT%H:%M").to_string();
+    let start = (Utc::now() + Duration::hours(49))
+        .with_timezone(&chrono_tz::Europe::Paris)
+        .format("%Y-%m-%dT%H:%M")
+        .to_string();
+    let end = (Utc::now() + Duration::hours(51))
+        .with_timezone(&chrono_tz::Europe::Paris)
+        .format("%Y-%m-%dT%H:%M")
+        .to_string();
     let who = w.hotline_a.id.0.to_string();
     let form = [("borrower_user_id", who.as_str()), ("starts_at", &start), ("ends_at", &end), ("note", "")];
     let r = reply(&w.app, csrf_post(&format!("/loans/items/{pc1}/reserve"), &w.hotline_a.session, &form)).await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
     assert!(r.body.replace("&#39;", "'").contains("déjà réservé par Rémi Requester"), "{}", r.body);
-    let due = (Utc::now() + Duration::hours(3)).with_timezone(&chrono_tz::Europe::Paris).format("%Y-%m-%dT%H:%M").to_string();
+    let due =
+        (Utc::now() + Duration::hours(3)).with_timezone(&chrono_tz::Europe::Paris).format("%Y-%m-%dT%H:%M").to_string();
     let sig = format!("data:image/png;base64,{PNG}");
-    let form = [("codes", "PC-2"), ("borrower_user_id", who.as_str()), ("due_at", &due), ("note", ""), ("signature", &sig)];
+    let form =
+        [("codes", "PC-2"), ("borrower_user_id", who.as_str()), ("due_at", &due), ("note", ""), ("signature", &sig)];
     let r = reply(&w.app, csrf_post("/loans/checkout", &w.hotline_a.session, &form)).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    let form = [("codes", "PC-1"), ("borrower_user_id", who.as_str()), ("due_at", &due), ("note", ""), ("signature", "")];
+    let form =
+        [("codes", "PC-1"), ("borrower_user_id", who.as_str()), ("due_at", &due), ("note", ""), ("signature", "")];
     let r = reply(&w.app, csrf_post("/loans/checkout", &w.hotline_a.session, &form)).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "no signature");
     let (_, open) = api(&w.app, hot, Method::GET, "/loans", None).await;
@@ -193,7 +219,8 @@ async fn loan_mail_through_a_real_smtp_server() {
             api(&w.app, hot, Method::PUT, &format!("/loans/items/{id}"), None).await;
             ids.push(id);
         }
-        let body = json!({"asset_ids": ids, "borrower_user_id": w.requester_a.id.0, "due_at": at(2), "signature_png": PNG});
+        let body =
+            json!({"asset_ids": ids, "borrower_user_id": w.requester_a.id.0, "due_at": at(2), "signature_png": PNG});
         let (s, v) = api(&w.app, hot, Method::POST, "/loans/checkout", Some(body)).await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
         let round = parc_web::jobs::run_once(&w.store, "test", 50, Utc::now()).await.unwrap();

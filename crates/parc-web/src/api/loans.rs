@@ -21,10 +21,32 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(items_list, item_add, item_remove, item_reservations, reservations_list, reservation_create,
-        reservation_delete, checkout, checkin_one, checkin_bulk, open_list, export),
-    components(schemas(Item, Reservation, Loan, ReservationBody, CheckoutBody, CheckedOut, CheckinBody,
-        BulkCheckinBody, BulkCheckin, Document))
+    paths(
+        items_list,
+        item_add,
+        item_remove,
+        item_reservations,
+        reservations_list,
+        reservation_create,
+        reservation_delete,
+        checkout,
+        checkin_one,
+        checkin_bulk,
+        open_list,
+        export
+    ),
+    components(schemas(
+        Item,
+        Reservation,
+        Loan,
+        ReservationBody,
+        CheckoutBody,
+        CheckedOut,
+        CheckinBody,
+        BulkCheckinBody,
+        BulkCheckin,
+        Document
+    ))
 )]
 pub struct Doc;
 

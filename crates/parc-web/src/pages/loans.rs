@@ -256,7 +256,9 @@ fn paris_midnight(d: NaiveDate) -> chrono::DateTime<Utc> {
 }
 
 fn hhmm(stored: &str) -> String {
-    chrono::DateTime::parse_from_rfc3339(stored).map(|t| t.with_timezone(&Paris).format("%H:%M").to_string()).unwrap_or_default()
+    chrono::DateTime::parse_from_rfc3339(stored)
+        .map(|t| t.with_timezone(&Paris).format("%H:%M").to_string())
+        .unwrap_or_default()
 }
 
 async fn item_render(
@@ -286,7 +288,8 @@ async fn item_render(
         .collect();
     let mut d = first;
     while d < next_first {
-        let (start, end) = (parc_store::fmt_time(paris_midnight(d)), parc_store::fmt_time(paris_midnight(d + Duration::days(1))));
+        let (start, end) =
+            (parc_store::fmt_time(paris_midnight(d)), parc_store::fmt_time(paris_midnight(d + Duration::days(1))));
         let lines = reservations
             .iter()
             .filter(|r| r.starts_at < end && r.ends_at > start)
@@ -298,7 +301,10 @@ async fn item_render(
         days.push(Day { number: d.day(), today: d == today, lines, loaned });
         d += Duration::days(1);
     }
-    let day_names = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"].iter().map(|k| ctx.tr(&format!("loans.day.{k}")).to_owned()).collect();
+    let day_names = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        .iter()
+        .map(|k| ctx.tr(&format!("loans.day.{k}")).to_owned())
+        .collect();
     let month_title = format!("{:02}/{}", first.month(), first.year());
     let mut page = Page::new(ctx, "loans.calendar").await.with_title(a.name.clone()).with_form_errors(&errors);
     if errors.is_empty() {
@@ -328,7 +334,8 @@ async fn item_render(
 
 async fn item_page(ctx: Ctx, Path(id): Path<i64>, Query(q): Query<MonthQuery>) -> AppResult<Response> {
     let flash = q.ok.as_deref().filter(|k| ctx.state.i18n.has(ctx.lang, k)).map(|k| ctx.tr(k).to_owned());
-    item_render(&ctx, id, q.month.as_deref(), ReserveForm::default(), ValidationErrors::new(), StatusCode::OK, flash).await
+    item_render(&ctx, id, q.month.as_deref(), ReserveForm::default(), ValidationErrors::new(), StatusCode::OK, flash)
+        .await
 }
 
 async fn reserve(Path(id): Path<i64>, CsrfForm(ctx, f): CsrfForm<ReserveForm>) -> AppResult<Response> {
@@ -426,7 +433,13 @@ struct CheckoutQuery {
     asset: Option<i64>,
 }
 
-async fn checkout_render(ctx: &Ctx, mut form: CheckoutForm, errors: ValidationErrors, status: StatusCode, flash: Option<String>) -> AppResult<Response> {
+async fn checkout_render(
+    ctx: &Ctx,
+    mut form: CheckoutForm,
+    errors: ValidationErrors,
+    status: StatusCode,
+    flash: Option<String>,
+) -> AppResult<Response> {
     web::require_reader(ctx)?;
     let mut c = ctx.state.store.read().await?;
     let people = borrowers(ctx, &mut c).await?;
