@@ -65,12 +65,15 @@ pub fn parse_instant(field: &str, v: &str) -> Result<DateTime<Utc>, ValidationEr
 /// A note or condition text: trimmed, empty is none, at most [`MAX_NOTE_CHARS`].
 pub fn note(field: &str, v: Option<&str>) -> Result<Option<String>, ValidationErrors> {
     let v = v.map(str::trim).filter(|v| !v.is_empty());
-    match v {
-        Some(t) if t.chars().count() > MAX_NOTE_CHARS => {
-            Err(ValidationErrors::single(field, "too_long", "at most 2000 characters"))
-        }
-        _ => Ok(v.map(str::to_owned)),
-    }
+    let mut e = ValidationErrors::new();
+    parc_core::validate::check_text(&mut e, field, v, MAX_NOTE_CHARS, true);
+    e.into_result()?;
+    Ok(v.map(str::to_owned))
+}
+
+/// Whether a scanned code may be looked up (a tag or serial is short printable text).
+fn plausible_code(code: &str) -> bool {
+    code.chars().count() <= 200 && !code.chars().any(char::is_control)
 }
 
 /// The borrower `id`: an active user of an entity where the caller sees assets (else 422,
@@ -182,6 +185,10 @@ pub async fn resolve_codes(ctx: &Ctx, c: &mut Conn, text: &str) -> AppResult<(Ve
     let entities = readable(ctx);
     let (mut found, mut unknown) = (Vec::new(), Vec::new());
     for code in codes {
+        if !plausible_code(&code) {
+            unknown.push(code);
+            continue;
+        }
         match loans::find_by_code(c, &entities, &code).await?[..] {
             [one] => found.push(one),
             _ => unknown.push(code),
@@ -393,6 +400,10 @@ pub async fn bulk_checkin(ctx: &Ctx, c: &mut Conn, codes: &str, condition: Optio
     let entities = readable(ctx);
     let mut out = BulkCheckin::default();
     for code in list {
+        if !plausible_code(&code) {
+            out.unknown.push(code);
+            continue;
+        }
         let found = loans::find_by_code(c, &entities, &code).await?;
         let [id] = found[..] else {
             out.unknown.push(code);

@@ -95,6 +95,12 @@ async fn story(w: &World) {
     bad["starts_at"] = json!("demain");
     let (s, _) = api(&w.app, hot, Method::POST, "/loans/reservations", Some(bad)).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let mut bad = reserve(1, 2);
+    bad["note"] = json!("a\u{0}b");
+    let (s, _) = api(&w.app, hot, Method::POST, "/loans/reservations", Some(bad)).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "control characters");
+    let (s, v) = api(&w.app, hot, Method::POST, "/loans/checkin", Some(json!({"codes": ["A\u{0}B"]}))).await;
+    assert_eq!((s, v["unknown"].as_array().map(Vec::len)), (StatusCode::OK, Some(1)), "never looked up: {v}");
 
     // Bulk check-out of both laptops by scanned tags, one signature.
     let out = |codes: Value, due: String, sig: &str| json!({"codes": codes, "borrower_user_id": borrower, "due_at": due, "note": "Classe verte", "signature_png": sig});
