@@ -31,6 +31,12 @@ string_enum!(
         Downtime = "downtime",
         /// Stock received, issued, transferred or adjusted.
         Movement = "movement",
+        /// A loanable asset reserved for somebody (or the reservation cancelled).
+        Reserve = "reserve",
+        /// A loanable asset checked out to a borrower (the signed sheet's SHA-256 is recorded).
+        Checkout = "checkout",
+        /// A loaned asset checked back in, with its condition.
+        Checkin = "checkin",
     }
 );
 

@@ -9,6 +9,7 @@ pub mod campaigns;
 pub mod entities;
 pub mod helpdesk;
 pub mod ids;
+pub mod loans;
 pub mod locations;
 pub mod monitoring;
 pub mod permissions;

@@ -320,7 +320,7 @@ fn pt_to_mm(pt: f32) -> f32 {
     pt * MM_PER_PT
 }
 
-fn mm_to_pt(mm: f32) -> f32 {
+pub(crate) fn mm_to_pt(mm: f32) -> f32 {
     mm / MM_PER_PT
 }
 

@@ -22,6 +22,7 @@ pub mod form;
 pub mod ical;
 pub mod intervention;
 pub mod labels;
+pub mod loans;
 mod metrics;
 pub mod table;
 #[cfg(test)]

@@ -16,6 +16,7 @@ pub mod entities;
 pub mod helpdesk;
 pub mod inventory;
 pub mod jobs;
+pub mod loans;
 pub mod locations;
 pub mod mail_settings;
 pub mod monitoring;

@@ -79,6 +79,8 @@ const FILES: &[(Lang, &str, &str)] = &[
     (Lang::En, "alerts", include_str!("../i18n/en/alerts.toml")),
     (Lang::Fr, "stock", include_str!("../i18n/fr/stock.toml")),
     (Lang::En, "stock", include_str!("../i18n/en/stock.toml")),
+    (Lang::Fr, "loans", include_str!("../i18n/fr/loans.toml")),
+    (Lang::En, "loans", include_str!("../i18n/en/loans.toml")),
 ];
 
 #[derive(Debug, Default)]

@@ -20,7 +20,8 @@
 //!
 //! Every [`SLA_EVERY`] the worker also runs the SLA watcher
 //! ([`parc_store::helpdesk::notify::watch_sla`]), which records the warnings and breaches
-//! reached since its last pass and enqueues their notices.
+//! reached since its last pass and enqueues their notices, and the overdue-loan watcher
+//! ([`crate::loans::remind_overdue`]: one reminder per loan per day, one e-mail per borrower).
 //!
 //! Idle, the worker polls every [`IDLE_POLL`]; a [`JobWaker`] (from [`WorkerHandle::waker`])
 //! wakes it at once. `parc serve` puts the waker in every request's extensions: a handler that
@@ -172,6 +173,7 @@ async fn worker_loop(store: Store, options: WorkerOptions, waker: JobWaker, mut 
             next_sla = Instant::now() + SLA_EVERY;
             busy = watch_sla(&store).await;
             busy |= watch_alerts(&store).await;
+            busy |= remind_loans(&store, &i18n).await;
         }
         busy |= match monitor_tickets(&store, &i18n, &options.id, options.batch, Utc::now()).await {
             Ok(n) => n >= options.batch,
@@ -238,6 +240,22 @@ async fn watch_sla(store: &Store) -> bool {
         Ok(_) => false,
         Err(e) => {
             tracing::warn!(error = %e, "SLA watcher pass failed; trying again at the next one");
+            false
+        }
+    }
+}
+
+/// One pass of the overdue-loan watcher ([`crate::loans::remind_overdue`]): at most one
+/// reminder per loan per day; whether it queued anything.
+async fn remind_loans(store: &Store, i18n: &I18n) -> bool {
+    match crate::loans::remind_overdue(store, i18n, Utc::now()).await {
+        Ok(pass) if pass.emails > 0 => {
+            tracing::info!(loans = pass.loans, emails = pass.emails, "overdue loan reminders queued");
+            true
+        }
+        Ok(_) => false,
+        Err(e) => {
+            tracing::warn!(error = %e, "overdue loan watcher pass failed; trying again at the next one");
             false
         }
     }

@@ -14,6 +14,7 @@ pub mod helpdesk;
 pub mod i18n;
 pub mod intervention;
 pub mod jobs;
+pub mod loans;
 pub mod monitoring;
 pub mod notify;
 pub mod pages;

@@ -11,6 +11,7 @@ pub mod helpdesk_admin;
 pub mod hotline;
 pub mod inventory;
 pub mod io;
+pub mod loans;
 pub mod mail;
 pub mod monitoring;
 pub mod notify;
@@ -114,6 +115,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(pollers::Doc::openapi());
     doc.merge(campaigns::Doc::openapi());
     doc.merge(stock::Doc::openapi());
+    doc.merge(loans::Doc::openapi());
     let mut servers = utoipa::openapi::Server::new("/api/v1");
     servers.description = Some("this server".into());
     doc.servers = Some(vec![servers]);
@@ -147,5 +149,6 @@ pub fn routes() -> Router<AppState> {
         .merge(pollers::routes())
         .merge(campaigns::routes())
         .merge(stock::routes())
+        .merge(loans::routes())
         .fallback(not_found)
 }

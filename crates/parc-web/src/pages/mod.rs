@@ -12,6 +12,7 @@ pub mod hotline;
 pub mod intervention;
 pub mod inventory;
 pub mod io;
+pub mod loans;
 pub mod mail;
 pub mod monitoring;
 pub mod monitoring_admin;
@@ -363,6 +364,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(monitoring_admin::routes())
         .merge(campaigns::routes())
         .merge(stock::routes())
+        .merge(loans::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state, html_errors))
 }
