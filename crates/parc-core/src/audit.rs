@@ -29,6 +29,8 @@ string_enum!(
         Acknowledge = "acknowledge",
         /// A monitoring downtime scheduled or cancelled.
         Downtime = "downtime",
+        /// A checklist started, a step ticked or un-ticked, a checklist abandoned (on the asset).
+        Checklist = "checklist",
     }
 );
 
@@ -46,6 +48,7 @@ string_enum!(
         MonitorHost = "monitor_host",
         MonitorService = "monitor_service",
         Poller = "poller",
+        ChecklistTemplate = "checklist_template",
     }
 );
 

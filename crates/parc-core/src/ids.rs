@@ -52,4 +52,8 @@ id_type!(
     DowntimeId,
     /// A remote poller that runs the checks of a site.
     PollerId,
+    /// A checklist template (ordered steps to run on an asset).
+    ChecklistTemplateId,
+    /// A checklist run on an asset (a copy of a template's steps, ticked one by one).
+    ChecklistRunId,
 );

@@ -5,6 +5,7 @@
 
 pub mod assets;
 pub mod audit;
+pub mod checklists;
 pub mod entities;
 pub mod helpdesk;
 pub mod ids;

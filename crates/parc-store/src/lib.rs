@@ -10,6 +10,7 @@
 
 pub mod assets;
 pub mod audit;
+pub mod checklists;
 pub mod documents;
 pub mod entities;
 pub mod helpdesk;

@@ -75,6 +75,8 @@ const FILES: &[(Lang, &str, &str)] = &[
     (Lang::En, "monitoring_admin", include_str!("../i18n/en/monitoring_admin.toml")),
     (Lang::Fr, "alerts", include_str!("../i18n/fr/alerts.toml")),
     (Lang::En, "alerts", include_str!("../i18n/en/alerts.toml")),
+    (Lang::Fr, "checklists", include_str!("../i18n/fr/checklists.toml")),
+    (Lang::En, "checklists", include_str!("../i18n/en/checklists.toml")),
 ];
 
 #[derive(Debug, Default)]

@@ -5,6 +5,7 @@ pub mod account;
 pub mod admin;
 pub mod assets;
 pub mod attachments;
+pub mod checklists;
 pub mod entity_helpdesk;
 pub mod helpdesk_admin;
 pub mod hotline;
@@ -60,6 +61,8 @@ pub struct UserNav {
     pub hotline: bool,
     /// Reads monitoring somewhere (the status wall).
     pub monitoring: bool,
+    /// Reads assets somewhere: checklists.
+    pub checklists: bool,
 }
 
 impl Page {
@@ -76,6 +79,7 @@ impl Page {
             tickets: ctx.can_anywhere(Object::Ticket, Action::Read),
             hotline: !ctx.scope(Object::Ticket, Action::Create).full.is_empty(),
             monitoring: ctx.can_anywhere(Object::Monitoring, Action::Read),
+            checklists: ctx.can_anywhere(Object::Asset, Action::Read),
         });
         Page {
             lang: ctx.lang,
@@ -359,6 +363,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(entity_helpdesk::routes())
         .merge(monitoring::routes())
         .merge(monitoring_admin::routes())
+        .merge(checklists::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state, html_errors))
 }
