@@ -161,7 +161,10 @@ async fn story(db: &TestDb) {
         .iter()
         .find(|e| e.changes.iter().any(|ch| ch.new.as_deref().is_some_and(|n| n.contains("Coller l'étiquette"))))
         .unwrap();
-    assert!(label_tick.changes.iter().any(|ch| ch.field == "checklist_value" && ch.new.as_deref() == Some("INV-2026-001")));
+    assert!(label_tick
+        .changes
+        .iter()
+        .any(|ch| ch.field == "checklist_value" && ch.new.as_deref() == Some("INV-2026-001")));
     assert!(ticks.iter().any(|e| e
         .changes
         .iter()

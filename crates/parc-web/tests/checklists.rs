@@ -88,7 +88,11 @@ async fn templates(w: &World) {
     let id = t["id"].as_i64().unwrap();
     // Same name again: 422 on name.
     let (s, e) = api(&w.app, &w.tech.token, Method::POST, "/checklists/templates", Some(body)).await;
-    assert_eq!((s, e["error"]["details"]["fields"][0]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("name_taken")), "{e}");
+    assert_eq!(
+        (s, e["error"]["details"]["fields"][0]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("name_taken")),
+        "{e}"
+    );
     // Bad steps: every problem named.
     let bad = json!({"entity_id": w.school_a.0, "name": "", "steps": [{"label": "", "evidence": "selfie"}]});
     let (s, e) = api(&w.app, &w.tech.token, Method::POST, "/checklists/templates", Some(bad)).await;
@@ -140,20 +144,38 @@ async fn handover(w: &World, phone: i64) {
     // Neither or both sources: 422.
     let (s, _) = api(&w.app, &w.tech.token, Method::POST, "/checklists/runs", Some(json!({"asset_id": phone}))).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-    let (s, _) = api(&w.app, &w.tech.token, Method::POST, "/checklists/runs",
-        Some(json!({"asset_id": phone, "builtin": "toaster"}))).await;
+    let (s, _) = api(
+        &w.app,
+        &w.tech.token,
+        Method::POST,
+        "/checklists/runs",
+        Some(json!({"asset_id": phone, "builtin": "toaster"})),
+    )
+    .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     // School B's technician does not see the asset nor the run.
     let (s, _) = api(&w.app, &w.tech_b.token, Method::GET, &format!("/checklists/runs/{rid}"), None).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    let (s, _) = api(&w.app, &w.tech_b.token, Method::POST, &format!("/checklists/runs/{rid}/steps/{}/tick", steps[1]),
-        Some(json!({}))).await;
+    let (s, _) = api(
+        &w.app,
+        &w.tech_b.token,
+        Method::POST,
+        &format!("/checklists/runs/{rid}/steps/{}/tick", steps[1]),
+        Some(json!({})),
+    )
+    .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 
     // The hand-over through the asset API is refused, naming the open steps; nothing written.
     let before = api(&w.app, &w.tech.token, Method::GET, &format!("/assets/{phone}/history"), None).await.1;
-    let (s, e) = api(&w.app, &w.tech.token, Method::PATCH, &format!("/assets/{phone}"),
-        Some(json!({"status": "in_use", "comment": "remis"}))).await;
+    let (s, e) = api(
+        &w.app,
+        &w.tech.token,
+        Method::PATCH,
+        &format!("/assets/{phone}"),
+        Some(json!({"status": "in_use", "comment": "remis"})),
+    )
+    .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
     let f = &e["error"]["details"]["fields"][0];
     assert_eq!((f["field"].as_str(), f["code"].as_str()), (Some("status"), Some("checklist_open")));
@@ -168,10 +190,17 @@ async fn handover(w: &World, phone: i64) {
     // Value evidence.
     let tick = |step: i64| format!("/checklists/runs/{rid}/steps/{step}/tick");
     let (s, e) = api(&w.app, &w.hotline_a.token, Method::POST, &tick(steps[0]), Some(json!({"value": "  "}))).await;
-    assert_eq!((s, e["error"]["details"]["fields"][0]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("value")));
-    let (s, st) = api(&w.app, &w.hotline_a.token, Method::POST, &tick(steps[0]), Some(json!({"value": "Android 14"}))).await;
+    assert_eq!(
+        (s, e["error"]["details"]["fields"][0]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("value"))
+    );
+    let (s, st) =
+        api(&w.app, &w.hotline_a.token, Method::POST, &tick(steps[0]), Some(json!({"value": "Android 14"}))).await;
     assert_eq!(s, StatusCode::OK, "{st}");
-    assert_eq!((st["done"].as_bool(), st["value"].as_str(), st["done_by_label"].as_str()), (Some(true), Some("Android 14"), Some("hotline.a")));
+    assert_eq!(
+        (st["done"].as_bool(), st["value"].as_str(), st["done_by_label"].as_str()),
+        (Some(true), Some("Android 14"), Some("hotline.a"))
+    );
     assert!(st["done_at"].as_str().unwrap().ends_with('Z'));
     // A step of no run of this one: 404.
     let (s, _) = api(&w.app, &w.hotline_a.token, Method::POST, &tick(999_999), Some(json!({}))).await;
@@ -179,9 +208,13 @@ async fn handover(w: &World, phone: i64) {
 
     // Photo evidence: not through JSON, not a text file, a PNG yes.
     let (s, e) = api(&w.app, &w.hotline_a.token, Method::POST, &tick(steps[2]), Some(json!({}))).await;
-    assert_eq!((s, e["error"]["details"]["fields"][0]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("photo")));
+    assert_eq!(
+        (s, e["error"]["details"]["fields"][0]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("photo"))
+    );
     let photo_uri = |step: i64| format!("/checklists/runs/{rid}/steps/{step}/photo");
-    let (s, body) = send(&w.app, multipart(&w.hotline_a.token, &photo_uri(steps[2]), "notes.txt", b"hello", None)).await;
+    let (s, body) =
+        send(&w.app, multipart(&w.hotline_a.token, &photo_uri(steps[2]), "notes.txt", b"hello", None)).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{}", String::from_utf8_lossy(&body));
     assert!(String::from_utf8_lossy(&body).contains("not_an_image"));
     let (s, body) = send(&w.app, multipart(&w.hotline_a.token, &photo_uri(steps[2]), "fond.png", PNG, None)).await;
@@ -194,16 +227,16 @@ async fn handover(w: &World, phone: i64) {
         .header(header::AUTHORIZATION, format!("Bearer {}", w.tech.token))
         .body(Body::empty())
         .unwrap();
-    let r = reply(&w.app, get).await;
-    assert_eq!((r.status, r.headers[header::CONTENT_TYPE].to_str().unwrap()), (StatusCode::OK, "image/png"));
-    let (s, _) = send(&w.app, {
-        let mut g = Request::builder()
-            .uri(format!("/api/v1{}", photo_uri(steps[2])))
-            .header(header::AUTHORIZATION, format!("Bearer {}", w.tech_b.token));
-        g = g.header("x-test", "scope");
-        g.body(Body::empty()).unwrap()
-    })
-    .await;
+    let resp = tower::ServiceExt::oneshot(w.app.clone(), get).await.unwrap();
+    assert_eq!((resp.status(), resp.headers()[header::CONTENT_TYPE].to_str().unwrap()), (StatusCode::OK, "image/png"));
+    let bytes = http_body_util::BodyExt::collect(resp.into_body()).await.unwrap().to_bytes();
+    assert_eq!(&bytes[..], PNG);
+    let other = Request::builder()
+        .uri(format!("/api/v1{}", photo_uri(steps[2])))
+        .header(header::AUTHORIZATION, format!("Bearer {}", w.tech_b.token))
+        .body(Body::empty())
+        .unwrap();
+    let (s, _) = send(&w.app, other).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 
     // The other steps; then the hand-over goes through.
@@ -212,7 +245,9 @@ async fn handover(w: &World, phone: i64) {
             continue;
         }
         if i == 3 {
-            let (s, _) = send(&w.app, multipart(&w.tech.token, &photo_uri(*step), "verre.jpg", b"\xff\xd8\xff\xe0jpeg", None)).await;
+            let (s, _) =
+                send(&w.app, multipart(&w.tech.token, &photo_uri(*step), "verre.jpg", b"\xff\xd8\xff\xe0jpeg", None))
+                    .await;
             assert_eq!(s, StatusCode::OK);
             continue;
         }
@@ -223,13 +258,17 @@ async fn handover(w: &World, phone: i64) {
     assert_eq!((run["open_mandatory"].as_i64(), run["done_count"].as_i64()), (Some(0), Some(6)), "{run}");
     assert!(run["completed_at"].is_string());
     // Un-ticking gates again.
-    let (s, st) = api(&w.app, &w.tech.token, Method::POST, &format!("/checklists/runs/{rid}/steps/{}/untick", steps[5]), None).await;
+    let (s, st) =
+        api(&w.app, &w.tech.token, Method::POST, &format!("/checklists/runs/{rid}/steps/{}/untick", steps[5]), None)
+            .await;
     assert_eq!((s, st["done"].as_bool()), (StatusCode::OK, Some(false)), "{st}");
-    let (s, _) = api(&w.app, &w.tech.token, Method::PATCH, &format!("/assets/{phone}"), Some(json!({"status": "in_use"}))).await;
+    let (s, _) =
+        api(&w.app, &w.tech.token, Method::PATCH, &format!("/assets/{phone}"), Some(json!({"status": "in_use"}))).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     let (s, _) = api(&w.app, &w.tech.token, Method::POST, &tick(steps[5]), Some(json!({}))).await;
     assert_eq!(s, StatusCode::OK);
-    let (s, a) = api(&w.app, &w.tech.token, Method::PATCH, &format!("/assets/{phone}"), Some(json!({"status": "in_use"}))).await;
+    let (s, a) =
+        api(&w.app, &w.tech.token, Method::PATCH, &format!("/assets/{phone}"), Some(json!({"status": "in_use"}))).await;
     assert_eq!((s, a["status"].as_str()), (StatusCode::OK, Some("in_use")), "{a}");
 
     // Every tick and un-tick is in the asset's history: who, when, which step, the value.
@@ -243,8 +282,16 @@ async fn handover(w: &World, phone: i64) {
         .expect("the value in the trail");
     assert_eq!(android["actor_label"], "hotline.a");
     assert!(android["changes"][0]["new"].as_str().unwrap().contains("Mettre Android à jour"));
-    assert!(cl.iter().any(|e| e["changes"].as_array().unwrap().iter().any(|c| c["field"] == "checklist_photo" && c["new"] == sha.as_str())));
-    assert!(cl.iter().any(|e| e["changes"].as_array().unwrap().iter().any(|c| c["field"] == "checklist_done" && c["new"] == "false")));
+    assert!(cl.iter().any(|e| e["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["field"] == "checklist_photo" && c["new"] == sha.as_str())));
+    assert!(cl.iter().any(|e| e["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["field"] == "checklist_done" && c["new"] == "false")));
     let (s, _) = api(&w.app, &w.hotline_a.token, Method::DELETE, &format!("/checklists/runs/{rid}"), None).await;
     assert_eq!(s, StatusCode::FORBIDDEN, "the hotline may not abandon a checklist");
 }
@@ -256,7 +303,8 @@ async fn pages(w: &World) {
     let r = reply(&w.app, page_get(&format!("/assets/{phone}"), session)).await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.body.contains("Préparer un téléphone mobile") && r.body.contains("b:mobile_phone"), "{}", r.body);
-    let r = reply(&w.app, csrf_post(&format!("/assets/{phone}/checklists"), session, &[("source", "b:mobile_phone")])).await;
+    let r = reply(&w.app, csrf_post(&format!("/assets/{phone}/checklists"), session, &[("source", "b:mobile_phone")]))
+        .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let run_path = r.location().to_owned();
     let rid: i64 = run_path.trim_start_matches("/checklists/runs/").parse().unwrap();
@@ -308,6 +356,7 @@ async fn pages(w: &World) {
     let r = reply(&w.app, page_get("/checklists", session)).await;
     assert!(r.body.contains("PC de la médiathèque") && r.body.contains("Préparer un PC pointeuse"));
     // A missing label is named on its row.
-    let r = reply(&w.app, csrf_post("/checklists/new", session, &[("entity_id", entity.as_str()), ("name", "Vide")])).await;
+    let r =
+        reply(&w.app, csrf_post("/checklists/new", session, &[("entity_id", entity.as_str()), ("name", "Vide")])).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
