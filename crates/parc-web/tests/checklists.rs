@@ -296,6 +296,10 @@ async fn handover(w: &World, phone: i64) {
     assert_eq!(s, StatusCode::FORBIDDEN, "the hotline may not abandon a checklist");
 }
 
+fn entity_of(w: &World) -> String {
+    w.school_a.0.to_string()
+}
+
 async fn pages(w: &World) {
     let phone = new_phone(w, "Téléphone DGS").await;
     let session = &w.tech.session;
@@ -323,9 +327,16 @@ async fn pages(w: &World) {
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let r = reply(&w.app, page_get(&run_path, session)).await;
     assert!(r.body.contains("Android 15") && r.body.contains("Fait par tech le"), "{}", r.body);
-    // The asset form refuses the hand-over with the translated reason.
+    let school = entity_of(w);
+    // The asset page names the open steps; the asset form refuses the hand-over, saying why.
     let r = reply(&w.app, page_get(&format!("/assets/{phone}"), session)).await;
-    assert!(r.body.contains("Remise impossible"), "{}", r.body);
+    assert!(r.body.contains("Remise impossible") && r.body.contains("Poser le verre de protection"), "{}", r.body);
+    let edit =
+        [("kind", "mobile_phone"), ("entity_id", school.as_str()), ("name", "Téléphone DGS"), ("status", "in_use")];
+    let r = reply(&w.app, csrf_post(&format!("/assets/{phone}/edit"), session, &edit)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("terminez-la avant de remettre le matériel"), "{}", r.body);
+    assert_eq!(asset(w, phone).await["status"], "in_stock");
     // The template editor: rows reordered by their numbers, blank rows dropped.
     let r = reply(&w.app, page_get("/checklists/new", session)).await;
     assert_eq!(r.status, StatusCode::OK);
