@@ -37,6 +37,8 @@ string_enum!(
         Checkout = "checkout",
         /// A loaned asset checked back in, with its condition.
         Checkin = "checkin",
+        /// A checklist started, a step ticked or un-ticked, a checklist abandoned (on the asset).
+        Checklist = "checklist",
     }
 );
 
@@ -57,6 +59,7 @@ string_enum!(
         Campaign = "campaign",
         StockStore = "stock_store",
         StockItem = "stock_item",
+        ChecklistTemplate = "checklist_template",
     }
 );
 

@@ -65,4 +65,8 @@ id_type!(
     StockItemId,
     /// One movement of stock (a receipt, an issue, half a transfer, an adjustment).
     MovementId,
+    /// A checklist template (ordered steps to run on an asset).
+    ChecklistTemplateId,
+    /// A checklist run on an asset (a copy of a template's steps, ticked one by one).
+    ChecklistRunId,
 );

@@ -6,6 +6,7 @@
 pub mod assets;
 pub mod audit;
 pub mod campaigns;
+pub mod checklists;
 pub mod entities;
 pub mod helpdesk;
 pub mod ids;

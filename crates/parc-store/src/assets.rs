@@ -331,6 +331,8 @@ pub(crate) async fn update_row(
     if changes.is_empty() {
         return Ok(changes);
     }
+    // A hand-over waits for the asset's checklists (their mandatory steps).
+    crate::checklists::check_handover(c, old.id, old.status, d.status).await?;
     check_refs(c, d).await?;
     let search = search_text(c, d).await?;
     sqlx::query(

@@ -11,6 +11,7 @@
 pub mod assets;
 pub mod audit;
 pub mod campaigns;
+pub mod checklists;
 pub mod documents;
 pub mod entities;
 pub mod helpdesk;

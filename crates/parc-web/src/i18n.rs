@@ -81,6 +81,8 @@ const FILES: &[(Lang, &str, &str)] = &[
     (Lang::En, "stock", include_str!("../i18n/en/stock.toml")),
     (Lang::Fr, "loans", include_str!("../i18n/fr/loans.toml")),
     (Lang::En, "loans", include_str!("../i18n/en/loans.toml")),
+    (Lang::Fr, "checklists", include_str!("../i18n/fr/checklists.toml")),
+    (Lang::En, "checklists", include_str!("../i18n/en/checklists.toml")),
 ];
 
 #[derive(Debug, Default)]

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod assets;
 pub mod attachments;
 pub mod campaigns;
+pub mod checklists;
 pub mod helpdesk;
 pub mod helpdesk_admin;
 pub mod hotline;
@@ -116,6 +117,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(campaigns::Doc::openapi());
     doc.merge(stock::Doc::openapi());
     doc.merge(loans::Doc::openapi());
+    doc.merge(checklists::Doc::openapi());
     let mut servers = utoipa::openapi::Server::new("/api/v1");
     servers.description = Some("this server".into());
     doc.servers = Some(vec![servers]);
@@ -150,5 +152,6 @@ pub fn routes() -> Router<AppState> {
         .merge(campaigns::routes())
         .merge(stock::routes())
         .merge(loans::routes())
+        .merge(checklists::routes())
         .fallback(not_found)
 }

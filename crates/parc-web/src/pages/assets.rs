@@ -271,6 +271,8 @@ struct ShowPage {
     can_open_ticket: bool,
     /// The "Supervision" box (`None`: the caller does not read monitoring there).
     monitoring: Option<super::monitoring_admin::AssetMonitoring>,
+    /// The "Checklists" box: runs, hand-over blockers, start.
+    cl: super::checklists::AssetChecklists,
 }
 
 fn public_url(state_url: &str, headers: &HeaderMap, token: &str) -> String {
@@ -299,6 +301,7 @@ async fn show_page(
         None
     };
     let monitoring = super::monitoring_admin::asset_box(ctx, &mut c, &a).await?;
+    let cl = super::checklists::asset_box(ctx, &mut c, &a).await?;
     let settings = ctx.state.settings().await;
     let page = Page::new(ctx, "assets.title").await.with_flash(flash).with_title(a.name.clone());
     let inv = inv.map(|i| super::inventory::ComputerView::new(i, &page));
@@ -323,6 +326,7 @@ async fn show_page(
             can_open_ticket,
             tickets,
             monitoring,
+            cl,
         },
     ))
 }

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod assets;
 pub mod attachments;
 pub mod campaigns;
+pub mod checklists;
 pub mod entity_helpdesk;
 pub mod helpdesk_admin;
 pub mod hotline;
@@ -63,6 +64,8 @@ pub struct UserNav {
     pub hotline: bool,
     /// Reads monitoring somewhere (the status wall).
     pub monitoring: bool,
+    /// Reads assets somewhere: checklists.
+    pub checklists: bool,
 }
 
 impl Page {
@@ -79,6 +82,7 @@ impl Page {
             tickets: ctx.can_anywhere(Object::Ticket, Action::Read),
             hotline: !ctx.scope(Object::Ticket, Action::Create).full.is_empty(),
             monitoring: ctx.can_anywhere(Object::Monitoring, Action::Read),
+            checklists: ctx.can_anywhere(Object::Asset, Action::Read),
         });
         Page {
             lang: ctx.lang,
@@ -365,6 +369,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(campaigns::routes())
         .merge(stock::routes())
         .merge(loans::routes())
+        .merge(checklists::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state, html_errors))
 }
