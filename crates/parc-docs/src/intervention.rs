@@ -197,7 +197,7 @@ const DECODER_MEMORY: usize = 64 * 1024 * 1024;
 
 /// A decoded signature, composited over white: one byte per pixel when
 /// `grey`, otherwise three (RGB).
-struct Pixels {
+pub(crate) struct Pixels {
     width: u32,
     height: u32,
     grey: bool,
@@ -208,7 +208,7 @@ fn invalid(message: impl Into<String>) -> DocError {
     DocError::InvalidImage(message.into())
 }
 
-fn decode_signature(bytes: &[u8]) -> Result<Pixels, DocError> {
+pub(crate) fn decode_signature(bytes: &[u8]) -> Result<Pixels, DocError> {
     if bytes.len() > MAX_SIGNATURE_BYTES {
         return Err(DocError::TooLarge { limit: MAX_SIGNATURE_BYTES });
     }
@@ -638,7 +638,7 @@ impl Layout {
 /// Wraps a multi-line text: line breaks are kept (runs of blank lines count
 /// as one), each paragraph is word-wrapped, and past `max_lines` the last
 /// line ends with an ellipsis.
-fn paragraphs(text: &str, face: Face, size: f32, max_width: f32, max_lines: usize) -> Vec<String> {
+pub(crate) fn paragraphs(text: &str, face: Face, size: f32, max_width: f32, max_lines: usize) -> Vec<String> {
     let mut lines: Vec<String> = Vec::new();
     let mut blank = false;
     let mut cut = false;
@@ -726,18 +726,18 @@ fn draw(sheet: &InterventionSheet, pages: Vec<Vec<Op>>, mut signature: Option<Pi
     doc.save_to_bytes().map_err(pdf_err)
 }
 
-fn write(layer: &PdfLayerReference, font: &IndirectFontRef, size: f32, grey: f32, x: f32, baseline: f32, text: &str) {
+pub(crate) fn write(layer: &PdfLayerReference, font: &IndirectFontRef, size: f32, grey: f32, x: f32, baseline: f32, text: &str) {
     layer.add_operation(Operation::new("g", vec![grey.into()]));
     layer.use_text(text, size, Mm(x), Mm(baseline), font);
 }
 
-fn rectangle(layer: &PdfLayerReference, x: f32, y: f32, w: f32, h: f32) {
+pub(crate) fn rectangle(layer: &PdfLayerReference, x: f32, y: f32, w: f32, h: f32) {
     let operands = [mm_to_pt(x), mm_to_pt(y), mm_to_pt(w), mm_to_pt(h)];
     layer.add_operation(Operation::new("re", operands.into_iter().map(Into::into).collect()));
 }
 
 /// Strokes the path built by `path` in `grey`, `width` points wide.
-fn stroke(layer: &PdfLayerReference, grey: f32, width: f32, path: impl FnOnce(&PdfLayerReference)) {
+pub(crate) fn stroke(layer: &PdfLayerReference, grey: f32, width: f32, path: impl FnOnce(&PdfLayerReference)) {
     layer.save_graphics_state();
     layer.add_operation(Operation::new("G", vec![grey.into()]));
     layer.add_operation(Operation::new("w", vec![width.into()]));
@@ -748,7 +748,7 @@ fn stroke(layer: &PdfLayerReference, grey: f32, width: f32, path: impl FnOnce(&P
 
 /// Draws `pixels` as large as fits in the rectangle, keeping its aspect
 /// ratio, centred.
-fn place_image(layer: &PdfLayerReference, pixels: Pixels, x: f32, y: f32, w: f32, h: f32) {
+pub(crate) fn place_image(layer: &PdfLayerReference, pixels: Pixels, x: f32, y: f32, w: f32, h: f32) {
     if w <= 0.0 || h <= 0.0 || pixels.width == 0 || pixels.height == 0 {
         return;
     }
@@ -779,7 +779,7 @@ fn place_image(layer: &PdfLayerReference, pixels: Pixels, x: f32, y: f32, w: f32
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::test_tools::{available, run};
     use std::path::Path;
@@ -854,7 +854,7 @@ mod tests {
 
     /// A `width` × `height` PNG of `color` type, transparent (or white) with a
     /// thick black diagonal stroke, like a signature pad produces.
-    fn signature(width: u32, height: u32, color: png::ColorType) -> Vec<u8> {
+    pub(crate) fn signature(width: u32, height: u32, color: png::ColorType) -> Vec<u8> {
         let channels = match color {
             png::ColorType::Grayscale => 1,
             png::ColorType::GrayscaleAlpha => 2,

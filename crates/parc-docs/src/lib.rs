@@ -8,6 +8,8 @@
 //! * [`labels`]: A4 label sheets, one QR code and a few lines of text per label.
 //! * [`intervention`]: the intervention sheet of a helpdesk ticket (PDF), blank
 //!   to be signed by hand or with the user's signature image.
+//! * [`form`]: a generic signed form (hand-over receipts, reports): rows,
+//!   checkboxes, tables over several pages and signature boxes.
 //! * [`ical`]: an RFC 5545 calendar feed of planned interventions.
 //! * [`table`]: reading CSV/XLSX uploads into a [`table::Table`] with source
 //!   line numbers for error messages, and writing CSV/XLSX exports.
@@ -16,6 +18,7 @@
 //! shown to users (the web layer may translate them by variant).
 
 mod cp1252;
+pub mod form;
 pub mod ical;
 pub mod intervention;
 pub mod labels;

@@ -7,7 +7,7 @@
 use crate::{now, Actor, Result};
 use sqlx::AnyConnection;
 
-pub use crate::helpdesk::documents::{document, document_content, Document};
+pub use crate::helpdesk::{document, document_content, Document};
 
 /// Stores `content` as a new immutable document of `kind` and returns it (id and SHA-256 set).
 pub async fn insert(
