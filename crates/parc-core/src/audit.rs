@@ -46,6 +46,8 @@ string_enum!(
         MonitorHost = "monitor_host",
         MonitorService = "monitor_service",
         Poller = "poller",
+        /// A phone hand-over receipt (issue 6).
+        Handover = "handover",
     }
 );
 

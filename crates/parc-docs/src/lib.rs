@@ -13,6 +13,8 @@
 //! * [`ical`]: an RFC 5545 calendar feed of planned interventions.
 //! * [`table`]: reading CSV/XLSX uploads into a [`table::Table`] with source
 //!   line numbers for error messages, and writing CSV/XLSX exports.
+//! * [`vcard`]: contacts from vCard 2.1/3.0/4.0 exports, duplicates removed, written
+//!   back as one vCard 3.0 file or SIM-sized batches.
 //!
 //! Errors are reported through [`DocError`], whose messages are meant to be
 //! shown to users (the web layer may translate them by variant).
@@ -24,6 +26,7 @@ pub mod intervention;
 pub mod labels;
 mod metrics;
 pub mod table;
+pub mod vcard;
 #[cfg(test)]
 mod test_tools;
 

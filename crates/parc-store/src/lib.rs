@@ -12,6 +12,7 @@ pub mod assets;
 pub mod audit;
 pub mod documents;
 pub mod entities;
+pub mod handover;
 pub mod helpdesk;
 pub mod inventory;
 pub mod jobs;

@@ -75,6 +75,10 @@ const FILES: &[(Lang, &str, &str)] = &[
     (Lang::En, "monitoring_admin", include_str!("../i18n/en/monitoring_admin.toml")),
     (Lang::Fr, "alerts", include_str!("../i18n/fr/alerts.toml")),
     (Lang::En, "alerts", include_str!("../i18n/en/alerts.toml")),
+    (Lang::Fr, "handover", include_str!("../i18n/fr/handover.toml")),
+    (Lang::En, "handover", include_str!("../i18n/en/handover.toml")),
+    (Lang::Fr, "contacts", include_str!("../i18n/fr/contacts.toml")),
+    (Lang::En, "contacts", include_str!("../i18n/en/contacts.toml")),
 ];
 
 #[derive(Debug, Default)]

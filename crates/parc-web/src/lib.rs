@@ -9,6 +9,7 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod forms;
+pub mod handover;
 pub mod helpdesk;
 pub mod i18n;
 pub mod intervention;

@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod assets;
 pub mod attachments;
+pub mod handover;
 pub mod helpdesk;
 pub mod helpdesk_admin;
 pub mod hotline;
@@ -110,6 +111,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(helpdesk_admin::Doc::openapi());
     doc.merge(monitoring::Doc::openapi());
     doc.merge(pollers::Doc::openapi());
+    doc.merge(handover::Doc::openapi());
     let mut servers = utoipa::openapi::Server::new("/api/v1");
     servers.description = Some("this server".into());
     doc.servers = Some(vec![servers]);
@@ -141,5 +143,6 @@ pub fn routes() -> Router<AppState> {
         .merge(helpdesk_admin::routes())
         .merge(monitoring::routes())
         .merge(pollers::routes())
+        .merge(handover::routes())
         .fallback(not_found)
 }

@@ -5,7 +5,9 @@ pub mod account;
 pub mod admin;
 pub mod assets;
 pub mod attachments;
+pub mod contacts;
 pub mod entity_helpdesk;
+pub mod handover;
 pub mod helpdesk_admin;
 pub mod hotline;
 pub mod intervention;
@@ -359,6 +361,8 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(entity_helpdesk::routes())
         .merge(monitoring::routes())
         .merge(monitoring_admin::routes())
+        .merge(handover::routes())
+        .merge(contacts::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state, html_errors))
 }
