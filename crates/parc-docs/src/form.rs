@@ -111,10 +111,11 @@ pub struct SignatureBox {
 /// signature that is not an acceptable PNG, [`DocError::Pdf`] if the PDF
 /// cannot be produced.
 pub fn render_form(form: &FormDocument) -> Result<Vec<u8>, DocError> {
-    let images = form.signatures.iter().map(|s| s.png.as_deref().map(decode_signature).transpose()).collect::<Result<
-        Vec<_>,
-        _,
-    >>()?;
+    let images = form
+        .signatures
+        .iter()
+        .map(|s| s.png.as_deref().map(decode_signature).transpose())
+        .collect::<Result<Vec<_>, _>>()?;
     let mut layout = Layout::new(form);
     layout.header(form);
     for block in &form.blocks {
@@ -155,7 +156,7 @@ const LINE_SPACING: f32 = 1.3;
 const CAPTION_LINES: usize = 3;
 const KEEP_LINES: usize = 3;
 const CHECKBOX_SIDE: f32 = 3.2;
-const CHECKBOXES_PER_LINE: usize = 3;
+const CHECKBOXES_PER_LINE: usize = 2;
 const SIGNATURE_BOX_HEIGHT: f32 = 40.0;
 const SIGNATURE_BOX_GAP: f32 = 6.0;
 
@@ -184,12 +185,44 @@ fn baseline_offset(size: f32) -> f32 {
 
 /// One drawing operation; positions in mm from the bottom-left corner.
 enum Op {
-    Text { face: Face, size: f32, grey: f32, x: f32, baseline: f32, text: String },
-    Line { x1: f32, y1: f32, x2: f32, y2: f32, grey: f32, width: f32 },
-    Band { x: f32, y: f32, w: f32, h: f32, grey: f32 },
-    Frame { x: f32, y: f32, w: f32, h: f32, grey: f32 },
+    Text {
+        face: Face,
+        size: f32,
+        grey: f32,
+        x: f32,
+        baseline: f32,
+        text: String,
+    },
+    Line {
+        x1: f32,
+        y1: f32,
+        x2: f32,
+        y2: f32,
+        grey: f32,
+        width: f32,
+    },
+    Band {
+        x: f32,
+        y: f32,
+        w: f32,
+        h: f32,
+        grey: f32,
+    },
+    Frame {
+        x: f32,
+        y: f32,
+        w: f32,
+        h: f32,
+        grey: f32,
+    },
     /// Signature image number `index`, fitted into the rectangle.
-    Image { index: usize, x: f32, y: f32, w: f32, h: f32 },
+    Image {
+        index: usize,
+        x: f32,
+        y: f32,
+        w: f32,
+        h: f32,
+    },
 }
 
 struct Layout {
@@ -340,14 +373,16 @@ impl Layout {
 
     fn checkboxes(&mut self, caption: &str, items: &[(String, bool)]) {
         let line = line_height(VALUE_SIZE) + 0.8;
-        let lines = items.len().div_ceil(CHECKBOXES_PER_LINE).max(1);
+        // Two boxes per line; a lone box gets the whole line for its label.
+        let per_line = items.len().clamp(1, CHECKBOXES_PER_LINE);
+        let lines = items.len().div_ceil(per_line).max(1);
         self.ensure(2.0 * ROW_PADDING + lines as f32 * line);
         let top = self.y - ROW_PADDING;
         let caption_height = self.caption(caption, top);
-        let cell = VALUE_WIDTH / CHECKBOXES_PER_LINE as f32;
+        let cell = VALUE_WIDTH / per_line as f32;
         for (i, (label, ticked)) in items.iter().enumerate() {
-            let x = VALUE_LEFT + (i % CHECKBOXES_PER_LINE) as f32 * cell;
-            let row_top = top - (i / CHECKBOXES_PER_LINE) as f32 * line;
+            let x = VALUE_LEFT + (i % per_line) as f32 * cell;
+            let row_top = top - (i / per_line) as f32 * line;
             let baseline = row_top - baseline_offset(VALUE_SIZE);
             let box_bottom = baseline - 0.6;
             self.push(Op::Frame { x, y: box_bottom, w: CHECKBOX_SIDE, h: CHECKBOX_SIDE, grey: 0.0 });
@@ -473,7 +508,13 @@ impl Layout {
                 }
                 if sig.png.is_some() {
                     let index = pair * 2 + i;
-                    self.push(Op::Image { index, x: x + 2.0, y: bottom + 2.0, w: width - 4.0, h: y - 1.0 - (bottom + 2.0) });
+                    self.push(Op::Image {
+                        index,
+                        x: x + 2.0,
+                        y: bottom + 2.0,
+                        w: width - 4.0,
+                        h: y - 1.0 - (bottom + 2.0),
+                    });
                 }
             }
             self.y = bottom;

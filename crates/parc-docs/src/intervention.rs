@@ -726,7 +726,15 @@ fn draw(sheet: &InterventionSheet, pages: Vec<Vec<Op>>, mut signature: Option<Pi
     doc.save_to_bytes().map_err(pdf_err)
 }
 
-pub(crate) fn write(layer: &PdfLayerReference, font: &IndirectFontRef, size: f32, grey: f32, x: f32, baseline: f32, text: &str) {
+pub(crate) fn write(
+    layer: &PdfLayerReference,
+    font: &IndirectFontRef,
+    size: f32,
+    grey: f32,
+    x: f32,
+    baseline: f32,
+    text: &str,
+) {
     layer.add_operation(Operation::new("g", vec![grey.into()]));
     layer.use_text(text, size, Mm(x), Mm(baseline), font);
 }

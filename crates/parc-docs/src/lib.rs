@@ -26,9 +26,9 @@ pub mod intervention;
 pub mod labels;
 mod metrics;
 pub mod table;
-pub mod vcard;
 #[cfg(test)]
 mod test_tools;
+pub mod vcard;
 
 /// Everything that can go wrong while reading or producing a document.
 ///

@@ -133,7 +133,9 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<Contact>, DocError> {
                     }
                 }
             }
-            (_, None) => return Err(malformed(number, "text outside BEGIN:VCARD … END:VCARD: this is not a vCard file")),
+            (_, None) => {
+                return Err(malformed(number, "text outside BEGIN:VCARD … END:VCARD: this is not a vCard file"))
+            }
             (_, Some((_, builder))) => builder.add(&prop).map_err(|e| malformed(number, e))?,
         }
     }
@@ -574,7 +576,10 @@ mod tests {
         let contacts = parse(&sample("contacts-4.0.vcf")).unwrap();
         assert_eq!(contacts.len(), 2);
         let a = by_name(&contacts, "Anaïs Dubois");
-        assert_eq!(a.phones[0], Phone { number: "+33-6-98-76-54-32".into(), types: vec!["cell".into(), "voice".into()] });
+        assert_eq!(
+            a.phones[0],
+            Phone { number: "+33-6-98-76-54-32".into(), types: vec!["cell".into(), "voice".into()] }
+        );
         assert_eq!(a.emails, ["anais@example.org"]);
         assert!(matches!(&a.photo, Some(Photo::Inline { media_type, .. }) if media_type == "image/png"));
         let b = by_name(&contacts, "Bureau; accueil");
@@ -589,7 +594,10 @@ mod tests {
         // Twice Paul (spacing and phone punctuation differ), twice the same e-mail case;
         // a Paul with another number is another contact.
         assert_eq!(unique.len(), 3, "{unique:#?}");
-        assert_eq!(Summary::of(contacts.len(), unique.len()), Summary { parsed: 6, duplicates: 3, unique: 3, batches: 1 });
+        assert_eq!(
+            Summary::of(contacts.len(), unique.len()),
+            Summary { parsed: 6, duplicates: 3, unique: 3, batches: 1 }
+        );
     }
 
     #[test]
@@ -641,7 +649,9 @@ mod tests {
         );
         assert!(message(b"Nom;Tel\nJean;0600000000\n").contains("line 1: not a vCard property"));
         assert!(message(b"FN:Jean\n").contains("text outside BEGIN:VCARD"));
-        assert!(message(b"BEGIN:VCARD\nFN:A\nBEGIN:VCARD\nEND:VCARD\n").contains("line 3: the contact started on line 1"));
+        assert!(
+            message(b"BEGIN:VCARD\nFN:A\nBEGIN:VCARD\nEND:VCARD\n").contains("line 3: the contact started on line 1")
+        );
         assert!(message(b"BEGIN:VCARD\nN;ENCODING=QUOTED-PRINTABLE:Du=ZZpr\nEND:VCARD\n")
             .contains("line 2: invalid quoted-printable"));
         assert!(message(b"BEGIN:VCARD\nPHOTO;ENCODING=b;TYPE=JPEG:!!!!\nEND:VCARD\n").contains("invalid base64"));

@@ -161,11 +161,8 @@ async fn refusals(w: &World) {
     assert!(fields.contains(&pair("returned_sim_id", "wrong_kind")), "{fields:?}");
     let same = HandoverDraft { returned_asset_id: Some(w.new_phone), ..common_case(w) };
     assert_eq!(refused(w, same).await, vec![pair("returned_asset_id", "same_device")]);
-    let odd = HandoverDraft {
-        accessories_delivered: vec!["jetpack".into()],
-        recipient_user_id: None,
-        ..common_case(w)
-    };
+    let odd =
+        HandoverDraft { accessories_delivered: vec!["jetpack".into()], recipient_user_id: None, ..common_case(w) };
     let fields = refused(w, odd).await;
     assert!(fields.contains(&pair("accessories_delivered", "unknown_value")), "{fields:?}");
     assert!(fields.contains(&pair("recipient_user_id", "required")), "{fields:?}");

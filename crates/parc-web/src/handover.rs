@@ -144,7 +144,11 @@ async fn mail_receipt(
         to: vec![address],
         subject: i18n.tf(lang, "handover.mail.subject", &args),
         text: i18n.tf(lang, "handover.mail.body", &args),
-        attachments: vec![Attachment { filename: filename.to_owned(), content_type: "application/pdf".into(), bytes: pdf }],
+        attachments: vec![Attachment {
+            filename: filename.to_owned(),
+            content_type: "application/pdf".into(),
+            bytes: pdf,
+        }],
         ..Email::default()
     };
     jobs::enqueue_mail(c, &email).await?;
@@ -185,9 +189,8 @@ async fn receipt(
         (t("reason"), d.reason.clone().unwrap_or_default()),
     ])];
     let kind = |a: &Asset| i18n.t(lang, &format!("kind.{}", a.kind.as_str())).to_owned();
-    let model = |a: &Asset| {
-        [a.manufacturer.as_deref(), a.model.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ")
-    };
+    let model =
+        |a: &Asset| [a.manufacturer.as_deref(), a.model.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");
     let device_rows = |a: &Asset, sim: Option<&Asset>, line: Option<&Asset>, puk: Option<&str>| {
         let line_number = line.and_then(|l| l.line_number.clone()).unwrap_or_default();
         vec![
@@ -209,13 +212,19 @@ async fn receipt(
     if let Some(a) = &p.returned {
         blocks.push(Block::Heading(t("returned")));
         blocks.push(Block::Rows(device_rows(a, p.returned_sim.as_ref(), p.returned_line.as_ref(), None)));
-        blocks.push(Block::Checkboxes { caption: t("accessories_returned"), items: accessories(&d.accessories_returned) });
+        blocks.push(Block::Checkboxes {
+            caption: t("accessories_returned"),
+            items: accessories(&d.accessories_returned),
+        });
         blocks.push(Block::Checkboxes { caption: String::new(), items: vec![(t("reset"), d.returned_reset)] });
     }
     if let Some(a) = &p.delivered {
         blocks.push(Block::Heading(t("delivered")));
         blocks.push(Block::Rows(device_rows(a, p.delivered_sim.as_ref(), p.delivered_line.as_ref(), puk)));
-        blocks.push(Block::Checkboxes { caption: t("accessories_delivered"), items: accessories(&d.accessories_delivered) });
+        blocks.push(Block::Checkboxes {
+            caption: t("accessories_delivered"),
+            items: accessories(&d.accessories_delivered),
+        });
     }
     blocks.push(Block::Paragraph(t("statement")));
     Ok(FormDocument {
@@ -232,7 +241,12 @@ async fn receipt(
                 signed_on: when.clone(),
                 png: Some(user_png),
             },
-            SignatureBox { caption: t("technician_signature"), signer: technician, signed_on: when, png: Some(tech_png) },
+            SignatureBox {
+                caption: t("technician_signature"),
+                signer: technician,
+                signed_on: when,
+                png: Some(tech_png),
+            },
         ],
         page_caption: t("page"),
     })
