@@ -479,7 +479,7 @@ pub async fn list(c: &mut AnyConnection, entities: &[i64], limit: i64) -> Result
     for &e in entities {
         out.extend(load(c, "h.entity_id = $1 AND h.document_id IS NOT NULL", e, limit).await?);
     }
-    out.sort_by(|a, b| b.id.cmp(&a.id));
+    out.sort_by_key(|h| std::cmp::Reverse(h.id));
     out.truncate(usize::try_from(limit).unwrap_or(0));
     Ok(out)
 }
@@ -488,9 +488,12 @@ pub async fn list(c: &mut AnyConnection, entities: &[i64], limit: i64) -> Result
 pub async fn for_asset(c: &mut AnyConnection, asset: AssetId) -> Result<Vec<Handover>> {
     let mut out = load(c, "h.delivered_asset_id = $1 AND h.document_id IS NOT NULL", asset.0, 100).await?;
     out.extend(load(c, "h.returned_asset_id = $1 AND h.document_id IS NOT NULL", asset.0, 100).await?);
-    out.sort_by(|a, b| b.id.cmp(&a.id));
+    out.sort_by_key(|h| std::cmp::Reverse(h.id));
     Ok(out)
 }
+
+/// id, entity, kind, name, tag, IMEI, line number.
+type CandidateRow = (i64, i64, String, String, Option<String>, Option<String>, Option<String>);
 
 /// Assets a hand-over form offers, by kind, in these entities: `(id, entity, kind, label)`,
 /// the label being "tag — name" (at most `limit`).
@@ -501,7 +504,7 @@ pub async fn candidates(
 ) -> Result<Vec<(AssetId, EntityId, AssetKind, String)>> {
     let mut out = Vec::new();
     for &e in entities {
-        let rows: Vec<(i64, i64, String, String, Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
+        let rows: Vec<CandidateRow> = sqlx::query_as(
             "SELECT id, entity_id, kind, name, asset_tag, imei, line_number FROM assets WHERE entity_id = $1 \
              AND kind IN ('mobile_phone', 'tablet', 'sim_card', 'phone_line') AND status <> 'retired' \
              ORDER BY name, id LIMIT $2",

@@ -294,6 +294,12 @@ async fn refusals(w: &World, p: &Phones, png: &str) {
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
     assert_eq!(e["error"]["details"]["fields"][0]["field"], "delivered_sim_id", "{e}");
     assert_eq!(e["error"]["details"]["fields"][0]["code"], "other_entity", "{e}");
+    // Another school's phone given back: the same.
+    let mut b = body(w, p, png);
+    b["returned_asset_id"] = json!(p.phone_b.0);
+    let (s, e) = api(&w.app, &w.tech.token, Method::POST, uri, Some(b)).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert_eq!(e["error"]["details"]["fields"][0]["field"], "returned_asset_id", "{e}");
     // Signatures that are not PNG images.
     let mut b = body(w, p, png);
     b["user_signature"] = json!("SGVsbG8gd29ybGQ=");
