@@ -60,6 +60,8 @@ string_enum!(
         StockStore = "stock_store",
         StockItem = "stock_item",
         ChecklistTemplate = "checklist_template",
+        /// A phone hand-over receipt (issue 6).
+        Handover = "handover",
     }
 );
 

@@ -156,7 +156,7 @@ const LINE_SPACING: f32 = 1.3;
 const CAPTION_LINES: usize = 3;
 const KEEP_LINES: usize = 3;
 const CHECKBOX_SIDE: f32 = 3.2;
-const CHECKBOXES_PER_LINE: usize = 3;
+const CHECKBOXES_PER_LINE: usize = 2;
 const SIGNATURE_BOX_HEIGHT: f32 = 40.0;
 const SIGNATURE_BOX_GAP: f32 = 6.0;
 
@@ -373,14 +373,16 @@ impl Layout {
 
     fn checkboxes(&mut self, caption: &str, items: &[(String, bool)]) {
         let line = line_height(VALUE_SIZE) + 0.8;
-        let lines = items.len().div_ceil(CHECKBOXES_PER_LINE).max(1);
+        // Two boxes per line; a lone box gets the whole line for its label.
+        let per_line = items.len().clamp(1, CHECKBOXES_PER_LINE);
+        let lines = items.len().div_ceil(per_line).max(1);
         self.ensure(2.0 * ROW_PADDING + lines as f32 * line);
         let top = self.y - ROW_PADDING;
         let caption_height = self.caption(caption, top);
-        let cell = VALUE_WIDTH / CHECKBOXES_PER_LINE as f32;
+        let cell = VALUE_WIDTH / per_line as f32;
         for (i, (label, ticked)) in items.iter().enumerate() {
-            let x = VALUE_LEFT + (i % CHECKBOXES_PER_LINE) as f32 * cell;
-            let row_top = top - (i / CHECKBOXES_PER_LINE) as f32 * line;
+            let x = VALUE_LEFT + (i % per_line) as f32 * cell;
+            let row_top = top - (i / per_line) as f32 * line;
             let baseline = row_top - baseline_offset(VALUE_SIZE);
             let box_bottom = baseline - 0.6;
             self.push(Op::Frame { x, y: box_bottom, w: CHECKBOX_SIDE, h: CHECKBOX_SIDE, grey: 0.0 });

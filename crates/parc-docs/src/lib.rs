@@ -13,6 +13,8 @@
 //! * [`ical`]: an RFC 5545 calendar feed of planned interventions.
 //! * [`table`]: reading CSV/XLSX uploads into a [`table::Table`] with source
 //!   line numbers for error messages, and writing CSV/XLSX exports.
+//! * [`vcard`]: contacts from vCard 2.1/3.0/4.0 exports, duplicates removed, written
+//!   back as one vCard 3.0 file or SIM-sized batches.
 //!
 //! Errors are reported through [`DocError`], whose messages are meant to be
 //! shown to users (the web layer may translate them by variant).
@@ -27,6 +29,7 @@ mod metrics;
 pub mod table;
 #[cfg(test)]
 mod test_tools;
+pub mod vcard;
 
 /// Everything that can go wrong while reading or producing a document.
 ///

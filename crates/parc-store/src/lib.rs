@@ -14,6 +14,7 @@ pub mod campaigns;
 pub mod checklists;
 pub mod documents;
 pub mod entities;
+pub mod handover;
 pub mod helpdesk;
 pub mod inventory;
 pub mod jobs;

@@ -83,6 +83,10 @@ const FILES: &[(Lang, &str, &str)] = &[
     (Lang::En, "loans", include_str!("../i18n/en/loans.toml")),
     (Lang::Fr, "checklists", include_str!("../i18n/fr/checklists.toml")),
     (Lang::En, "checklists", include_str!("../i18n/en/checklists.toml")),
+    (Lang::Fr, "handover", include_str!("../i18n/fr/handover.toml")),
+    (Lang::En, "handover", include_str!("../i18n/en/handover.toml")),
+    (Lang::Fr, "contacts", include_str!("../i18n/fr/contacts.toml")),
+    (Lang::En, "contacts", include_str!("../i18n/en/contacts.toml")),
 ];
 
 #[derive(Debug, Default)]

@@ -323,6 +323,24 @@ pub(crate) fn signature_errors(field: &str, e: &DocError) -> ValidationErrors {
     ValidationErrors::single(field, code, e.to_string())
 }
 
+/// The checked PNG of a signature field (base64 or data URL), or its problem added to `errors`
+/// under `field`.
+pub(crate) fn decode_signature_field(text: &str, field: &str, errors: &mut ValidationErrors) -> Option<Vec<u8>> {
+    match decode_signature(text) {
+        Ok(png) => match check_signature_png(&png) {
+            Ok(_) => Some(png),
+            Err(e) => {
+                errors.fields.extend(signature_errors(field, &e).fields);
+                None
+            }
+        },
+        Err(code) => {
+            errors.add(field, code, "the signature must be a PNG image drawn on the screen");
+            None
+        }
+    }
+}
+
 /// The PNG of a signature sent as base64, with or without its `data:image/png;base64,` prefix.
 pub(crate) fn decode_signature(text: &str) -> Result<Vec<u8>, &'static str> {
     let b64 = text.trim();

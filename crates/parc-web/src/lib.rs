@@ -10,6 +10,7 @@ pub mod auth;
 pub mod campaigns;
 pub mod error;
 pub mod forms;
+pub mod handover;
 pub mod helpdesk;
 pub mod i18n;
 pub mod intervention;

@@ -7,6 +7,7 @@ pub mod assets;
 pub mod attachments;
 pub mod campaigns;
 pub mod checklists;
+pub mod handover;
 pub mod helpdesk;
 pub mod helpdesk_admin;
 pub mod hotline;
@@ -118,6 +119,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(stock::Doc::openapi());
     doc.merge(loans::Doc::openapi());
     doc.merge(checklists::Doc::openapi());
+    doc.merge(handover::Doc::openapi());
     let mut servers = utoipa::openapi::Server::new("/api/v1");
     servers.description = Some("this server".into());
     doc.servers = Some(vec![servers]);
@@ -153,5 +155,6 @@ pub fn routes() -> Router<AppState> {
         .merge(stock::routes())
         .merge(loans::routes())
         .merge(checklists::routes())
+        .merge(handover::routes())
         .fallback(not_found)
 }

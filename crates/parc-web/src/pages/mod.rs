@@ -7,7 +7,9 @@ pub mod assets;
 pub mod attachments;
 pub mod campaigns;
 pub mod checklists;
+pub mod contacts;
 pub mod entity_helpdesk;
+pub mod handover;
 pub mod helpdesk_admin;
 pub mod hotline;
 pub mod intervention;
@@ -370,6 +372,8 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(stock::routes())
         .merge(loans::routes())
         .merge(checklists::routes())
+        .merge(handover::routes())
+        .merge(contacts::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state, html_errors))
 }

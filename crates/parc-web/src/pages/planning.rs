@@ -556,7 +556,7 @@ pub(crate) async fn add_booked(
 const CSS: &str = include_str!("../../static/planning.css");
 const SIGNATURE_JS: &str = include_str!("../../static/signature.js");
 
-fn static_file(content_type: &'static str, body: &'static str) -> Response {
+pub(crate) fn static_file(content_type: &'static str, body: &'static str) -> Response {
     ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "public, max-age=3600")], body).into_response()
 }
 

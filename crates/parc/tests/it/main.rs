@@ -5,6 +5,7 @@ mod agents;
 mod app;
 mod browser;
 mod browser_campaign;
+mod browser_handover;
 mod browser_helpdesk;
 mod browser_monitoring;
 mod browser_sign;
