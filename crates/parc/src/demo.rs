@@ -1926,6 +1926,14 @@ impl Builder<'_> {
             let mut i =
                 self.base(AssetKind::Tablet, e, &format!("{code}-TAB{n:02}"), s.tablet, Some("CDI"), tab_day)?;
             i.comment = text("Classe mobile, chariot 1. Gérée par le MDM.");
+            if n == 3 {
+                i.status = st(AssetStatus::Returned);
+                i.comment = text("Rendue au ramassage de juin, en attente d'effacement par le MDM.");
+            }
+            if n == 4 {
+                i.status = st(AssetStatus::Wiped);
+                i.comment = text("Effacée via le MDM au ramassage de juin. Prête à redistribuer.");
+            }
             if n == 5 {
                 i.status = st(AssetStatus::Loaned);
                 i.assigned_user_id = Some(self.user(s.teachers[0])?.0);
