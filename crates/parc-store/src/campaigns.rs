@@ -45,6 +45,7 @@ pub struct Campaign {
 
 /// An item of a campaign.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = CampaignItem)]
 pub struct Item {
     pub id: CampaignItemId,
     /// On the expected list (false: scanned though not on it).
@@ -68,6 +69,7 @@ pub struct Item {
 
 /// One scan, as the live view and the report show it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = CampaignScan)]
 pub struct Scan {
     pub id: i64,
     pub code: String,

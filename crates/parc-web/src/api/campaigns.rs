@@ -147,6 +147,7 @@ async fn item_of(ctx: &Ctx, c: &mut parc_store::Conn, id: i64, item: i64) -> App
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = CampaignStepInput)]
 pub struct StepInput {
     /// Done (wiped via the MDM, re-imaged) or not.
     pub done: bool,

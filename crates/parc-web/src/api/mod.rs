@@ -98,28 +98,37 @@ impl Modify for BearerAuth {
 )]
 struct BaseDoc;
 
+/// Each feature module's own document, in the order they are merged.
+fn module_docs() -> Vec<utoipa::openapi::OpenApi> {
+    vec![
+        assets::Doc::openapi(),
+        admin::Doc::openapi(),
+        io::Doc::openapi(),
+        inventory::Doc::openapi(),
+        mail::Doc::openapi(),
+        helpdesk::Doc::openapi(),
+        attachments::Doc::openapi(),
+        hotline::Doc::openapi(),
+        notify::Doc::openapi(),
+        planning::Doc::openapi(),
+        reports::Doc::openapi(),
+        helpdesk_admin::Doc::openapi(),
+        monitoring::Doc::openapi(),
+        pollers::Doc::openapi(),
+        campaigns::Doc::openapi(),
+        stock::Doc::openapi(),
+        loans::Doc::openapi(),
+        checklists::Doc::openapi(),
+        handover::Doc::openapi(),
+    ]
+}
+
 /// The whole OpenAPI document.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut doc = BaseDoc::openapi();
-    doc.merge(assets::Doc::openapi());
-    doc.merge(admin::Doc::openapi());
-    doc.merge(io::Doc::openapi());
-    doc.merge(inventory::Doc::openapi());
-    doc.merge(mail::Doc::openapi());
-    doc.merge(helpdesk::Doc::openapi());
-    doc.merge(attachments::Doc::openapi());
-    doc.merge(hotline::Doc::openapi());
-    doc.merge(notify::Doc::openapi());
-    doc.merge(planning::Doc::openapi());
-    doc.merge(reports::Doc::openapi());
-    doc.merge(helpdesk_admin::Doc::openapi());
-    doc.merge(monitoring::Doc::openapi());
-    doc.merge(pollers::Doc::openapi());
-    doc.merge(campaigns::Doc::openapi());
-    doc.merge(stock::Doc::openapi());
-    doc.merge(loans::Doc::openapi());
-    doc.merge(checklists::Doc::openapi());
-    doc.merge(handover::Doc::openapi());
+    for d in module_docs() {
+        doc.merge(d);
+    }
     let mut servers = utoipa::openapi::Server::new("/api/v1");
     servers.description = Some("this server".into());
     doc.servers = Some(vec![servers]);
@@ -157,4 +166,26 @@ pub fn routes() -> Router<AppState> {
         .merge(checklists::routes())
         .merge(handover::routes())
         .fallback(not_found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    /// Two modules naming different schemas alike would silently lose one of them in the
+    /// merged document (the answer of one endpoint then "violates" its documented schema).
+    #[test]
+    fn no_two_modules_define_a_schema_name_differently() {
+        let mut seen: BTreeMap<String, String> = BTreeMap::new();
+        for doc in module_docs() {
+            let Some(components) = doc.components else { continue };
+            for (name, schema) in components.schemas {
+                let json = serde_json::to_string(&schema).unwrap();
+                if let Some(before) = seen.insert(name.clone(), json.clone()) {
+                    assert_eq!(before, json, "two different schemas are named {name}");
+                }
+            }
+        }
+    }
 }

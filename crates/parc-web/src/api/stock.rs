@@ -300,6 +300,7 @@ pub struct ImportParams {
 
 /// What an import found and did.
 #[derive(Serialize, ToSchema)]
+#[schema(as = StockImportReport)]
 pub struct ImportReport {
     /// Data rows in the file.
     pub rows: usize,
