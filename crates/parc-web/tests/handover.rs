@@ -318,6 +318,16 @@ async fn refusals(w: &World, p: &Phones, png: &str) {
     b["delivered_asset_id"] = json!(p.sim.0);
     let (s, e) = api(&w.app, &w.tech.token, Method::POST, uri, Some(b)).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    // The new phone's preparation checklist has open mandatory steps: it cannot be handed over.
+    let run = json!({ "asset_id": p.new.0, "builtin": "mobile_phone" });
+    let (s, run) = api(&w.app, &w.tech.token, Method::POST, "/checklists/runs", Some(run)).await;
+    assert_eq!(s, StatusCode::CREATED, "{run}");
+    let (s, e) = api(&w.app, &w.tech.token, Method::POST, uri, Some(body(w, p, png))).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert_eq!(e["error"]["details"]["fields"][0]["code"], "checklist_open", "{e}");
+    // Abandoned (audited), the checklist no longer holds the phone back.
+    let run_uri = format!("/checklists/runs/{}", run["id"]);
+    assert_eq!(api(&w.app, &w.tech.token, Method::DELETE, &run_uri, None).await.0, StatusCode::NO_CONTENT);
     // Nothing was written: no hand-over, the SIM still in the old phone, the new phone in stock.
     assert_eq!(handover_count(w).await, 0);
     let mut c = w.store.read().await.unwrap();

@@ -113,3 +113,16 @@ pub async fn get_json(http: &reqwest::Client, url: &str, authorization: &str) ->
     let resp = http.get(url).header("authorization", authorization).send().await.unwrap();
     resp.json().await.unwrap()
 }
+
+/// Posts JSON to the API with a bearer token; the JSON answer (the call must succeed).
+pub async fn post_json(app: &TestApp, token: &str, path: &str, body: serde_json::Value) -> serde_json::Value {
+    let resp = reqwest::Client::new()
+        .post(app.url(&format!("/api/v1{path}")))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "{path}: {}", resp.status());
+    resp.json().await.unwrap()
+}

@@ -4,25 +4,11 @@
 //! scan from another device arrives through the live view; the principal then signs the
 //! report on the closing page, and the campaign is closed with its signed PDF stored.
 
-use crate::app::{TestApp, PASSWORD};
-use crate::chrome::{poll, wait_path, Browser};
-use fantoccini::actions::{InputSource, MouseActions, PointerAction, MOUSE_BUTTON_LEFT};
+use crate::app::{post_json as post, TestApp, PASSWORD};
+use crate::chrome::{draw, poll, wait_path, Browser};
 use fantoccini::{Client, Locator};
 use parc_core::permissions::Profile;
-use serde_json::{json, Value};
-use std::time::Duration;
-
-async fn post(app: &TestApp, token: &str, path: &str, body: Value) -> Value {
-    let resp = reqwest::Client::new()
-        .post(app.url(&format!("/api/v1{path}")))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert!(resp.status().is_success(), "{path}: {}", resp.status());
-    resp.json().await.unwrap()
-}
+use serde_json::json;
 
 /// Types a code and Enter into the scan field, then waits for the banner to say `outcome`.
 async fn scan(c: &Client, code: &str, outcome: &str) -> Result<String, fantoccini::error::CmdError> {
@@ -111,16 +97,7 @@ async fn browser_reconciles_tablets_on_a_phone() {
         .await
         .expect("the signature pad is shown");
         c.find(Locator::Id("c-signer")).await?.send_keys("Mme Martin").await?;
-        // On a phone the pad is below the fold: bring it into view before drawing.
-        c.execute("arguments[0].scrollIntoView({block: 'center'});", vec![serde_json::to_value(&canvas).unwrap()])
-            .await?;
-        let stroke = MouseActions::new("finger".into())
-            .then(PointerAction::MoveToElement { element: canvas.clone(), duration: None, x: -100, y: 10 })
-            .then(PointerAction::Down { button: MOUSE_BUTTON_LEFT })
-            .then(PointerAction::MoveBy { duration: Some(Duration::from_millis(120)), x: 70, y: -30 })
-            .then(PointerAction::MoveBy { duration: Some(Duration::from_millis(120)), x: 70, y: 40 })
-            .then(PointerAction::Up { button: MOUSE_BUTTON_LEFT });
-        c.perform_actions(stroke).await?;
+        draw(c, &canvas, "finger").await?;
         c.find(Locator::Css("form.card button[type=submit]")).await?.click().await?;
         wait_path(c, |p| p == format!("/campaigns/{id}")).await;
         let notice = c.find(Locator::Css("p.flash")).await?.text().await?;

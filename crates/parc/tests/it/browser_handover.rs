@@ -3,81 +3,14 @@
 //! a stroke on their signature pad (WebDriver pointer actions), and the receipt is stored with
 //! two signature images that are not blank; the page never scrolls sideways.
 
-use crate::app::{TestApp, PASSWORD};
-use crate::chrome::{poll, wait_path, Browser};
-use fantoccini::actions::{InputSource, MouseActions, PointerAction, MOUSE_BUTTON_LEFT};
-use fantoccini::elements::Element;
-use fantoccini::{Client, Locator};
+use crate::app::{post_json as post, TestApp, PASSWORD};
+use crate::chrome::{dark_pixels_per_image, draw, poll, wait_path, Browser};
+use fantoccini::Locator;
 use parc_core::assets::AssetStatus;
 use parc_core::permissions::Profile;
 use parc_core::AssetId;
 use parc_store::{assets, documents, handover};
-use serde_json::{json, Value};
-use std::process::Command;
-use std::time::Duration;
-
-async fn post(app: &TestApp, token: &str, path: &str, body: Value) -> Value {
-    let resp = reqwest::Client::new()
-        .post(app.url(&format!("/api/v1{path}")))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert!(resp.status().is_success(), "{path}: {}", resp.status());
-    resp.json().await.unwrap()
-}
-
-/// Images of `pdf` that have more than 50 pixels darker than mid-grey (`pdfimages` to PNM);
-/// `None` without poppler-utils (outside CI).
-fn inked_images(pdf: &[u8]) -> Option<usize> {
-    if Command::new("pdfimages").arg("-v").output().is_err() {
-        assert!(std::env::var_os("CI").is_none(), "pdfimages is missing in CI: apt-get install poppler-utils");
-        eprintln!("\n*** SKIPPED the signature image check: pdfimages missing (apt-get install poppler-utils) ***\n");
-        return None;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("receipt.pdf");
-    std::fs::write(&file, pdf).unwrap();
-    assert!(Command::new("pdfimages").arg(&file).arg(dir.path().join("img")).status().unwrap().success());
-    let mut inked = 0;
-    for entry in std::fs::read_dir(dir.path()).unwrap().flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if !(name.ends_with(".ppm") || name.ends_with(".pgm")) {
-            continue;
-        }
-        let bytes = std::fs::read(entry.path()).unwrap();
-        let (mut fields, mut at) = (0, 0);
-        while fields < 4 {
-            while bytes[at].is_ascii_whitespace() {
-                at += 1;
-            }
-            while !bytes[at].is_ascii_whitespace() {
-                at += 1;
-            }
-            fields += 1;
-        }
-        let per_pixel = if bytes.starts_with(b"P6") { 3 } else { 1 };
-        let dark = bytes[at + 1..].chunks(per_pixel).filter(|p| p.iter().all(|s| *s < 128)).count();
-        if dark > 50 {
-            inked += 1;
-        }
-    }
-    Some(inked)
-}
-
-/// Scrolls `canvas` to the middle of the screen and draws a zigzag on it.
-async fn draw(c: &Client, canvas: &Element, source: &str) -> Result<(), fantoccini::error::CmdError> {
-    c.execute("arguments[0].scrollIntoView({block: 'center'});", vec![serde_json::to_value(canvas)?]).await?;
-    let stroke = MouseActions::new(source.into())
-        .then(PointerAction::MoveToElement { element: canvas.clone(), duration: None, x: -90, y: 10 })
-        .then(PointerAction::Down { button: MOUSE_BUTTON_LEFT })
-        .then(PointerAction::MoveBy { duration: Some(Duration::from_millis(120)), x: 60, y: -40 })
-        .then(PointerAction::MoveBy { duration: Some(Duration::from_millis(120)), x: 60, y: 50 })
-        .then(PointerAction::MoveBy { duration: Some(Duration::from_millis(120)), x: 50, y: -30 })
-        .then(PointerAction::Up { button: MOUSE_BUTTON_LEFT });
-    c.perform_actions(stroke).await
-}
+use serde_json::json;
 
 #[tokio::test]
 async fn browser_records_a_phone_handover_with_two_signatures() {
@@ -148,7 +81,7 @@ async fn browser_records_a_phone_handover_with_two_signatures() {
     assert_eq!((a.status, a.assigned_user_id), (AssetStatus::InUse, Some(agent)));
     let pdf = documents::document_content(&mut conn, list[0].document_id.unwrap()).await.unwrap().unwrap();
     let _ = std::fs::write(std::env::temp_dir().join("parc-handover-receipt.pdf"), &pdf);
-    if let Some(inked) = inked_images(&pdf) {
+    if let Some(inked) = dark_pixels_per_image(&pdf).map(|d| d.iter().filter(|&&n| n > 50).count()) {
         assert_eq!(inked, 2, "both signatures have a visible stroke");
     }
 }

@@ -4,68 +4,15 @@
 //! submitted sheet is stored with a signature image that is not blank (read back from the PDF
 //! with poppler's `pdfimages`).
 
-use crate::app::{TestApp, PASSWORD};
-use crate::chrome::{poll, wait_path, Browser};
+use crate::app::{post_json as post, TestApp, PASSWORD};
+use crate::chrome::{dark_pixels_per_image, poll, wait_path, Browser};
 use fantoccini::actions::{InputSource, MouseActions, PointerAction, MOUSE_BUTTON_LEFT};
 use fantoccini::Locator;
 use parc_core::permissions::Profile;
 use parc_core::TaskId;
 use parc_store::helpdesk;
-use serde_json::{json, Value};
-use std::process::Command;
+use serde_json::json;
 use std::time::Duration;
-
-/// Posts JSON to the API with a bearer token; the JSON answer.
-async fn post(app: &TestApp, token: &str, path: &str, body: Value) -> Value {
-    let resp = reqwest::Client::new()
-        .post(app.url(&format!("/api/v1{path}")))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert!(resp.status().is_success(), "{path}: {}", resp.status());
-    resp.json().await.unwrap()
-}
-
-/// The darkest pixels of the images embedded in `pdf` (extracted as PNM by `pdfimages`): how
-/// many are darker than mid-grey. `None` when poppler-utils is not installed (outside CI).
-fn dark_pixels(pdf: &[u8]) -> Option<usize> {
-    if Command::new("pdfimages").arg("-v").output().is_err() {
-        assert!(std::env::var_os("CI").is_none(), "pdfimages is missing in CI: apt-get install poppler-utils");
-        eprintln!("\n*** SKIPPED the signature image check: pdfimages missing (apt-get install poppler-utils) ***\n");
-        return None;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("sheet.pdf");
-    std::fs::write(&file, pdf).unwrap();
-    let status = Command::new("pdfimages").arg(&file).arg(dir.path().join("img")).status().unwrap();
-    assert!(status.success());
-    let mut dark = 0;
-    for entry in std::fs::read_dir(dir.path()).unwrap().flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if !(name.ends_with(".ppm") || name.ends_with(".pgm")) {
-            continue;
-        }
-        let bytes = std::fs::read(entry.path()).unwrap();
-        // "P6\n<w> <h>\n<max>\n" then the samples (3 per pixel for P6, 1 for P5).
-        let mut fields = 0;
-        let mut at = 0;
-        while fields < 4 {
-            while bytes[at].is_ascii_whitespace() {
-                at += 1;
-            }
-            while !bytes[at].is_ascii_whitespace() {
-                at += 1;
-            }
-            fields += 1;
-        }
-        let samples = &bytes[at + 1..];
-        let per_pixel = if bytes.starts_with(b"P6") { 3 } else { 1 };
-        dark += samples.chunks(per_pixel).filter(|p| p.iter().all(|s| *s < 128)).count();
-    }
-    Some(dark)
-}
 
 #[tokio::test]
 async fn browser_signs_an_intervention_on_a_tablet() {
@@ -144,7 +91,7 @@ async fn browser_signs_an_intervention_on_a_tablet() {
     let doc = helpdesk::signed_sheet(&mut conn, TaskId(task_id)).await.unwrap().expect("the signed sheet is stored");
     let pdf = helpdesk::document_content(&mut conn, doc.id).await.unwrap().unwrap();
     let _ = std::fs::write(std::env::temp_dir().join("parc-signed-sheet.pdf"), &pdf);
-    if let Some(dark) = dark_pixels(&pdf) {
+    if let Some(dark) = dark_pixels_per_image(&pdf).map(|d| d.iter().sum::<usize>()) {
         assert!(dark > 50, "the signature image has a visible stroke ({dark} dark pixels)");
     }
 }

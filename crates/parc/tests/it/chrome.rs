@@ -125,3 +125,59 @@ pub async fn wait_path(c: &Client, pred: impl Fn(&str) -> bool) -> String {
     .await
     .expect("the browser reached the expected page")
 }
+
+/// Scrolls `canvas` (a signature pad) to the middle of the screen and draws a zigzag on it with
+/// pointer actions from `source` ("finger", "stylus"…).
+pub async fn draw(
+    c: &Client,
+    canvas: &fantoccini::elements::Element,
+    source: &str,
+) -> Result<(), fantoccini::error::CmdError> {
+    use fantoccini::actions::{InputSource, MouseActions, PointerAction, MOUSE_BUTTON_LEFT};
+    c.execute("arguments[0].scrollIntoView({block: 'center'});", vec![serde_json::to_value(canvas)?]).await?;
+    let stroke = MouseActions::new(source.into())
+        .then(PointerAction::MoveToElement { element: canvas.clone(), duration: None, x: -90, y: 10 })
+        .then(PointerAction::Down { button: MOUSE_BUTTON_LEFT })
+        .then(PointerAction::MoveBy { duration: Some(Duration::from_millis(120)), x: 60, y: -40 })
+        .then(PointerAction::MoveBy { duration: Some(Duration::from_millis(120)), x: 60, y: 50 })
+        .then(PointerAction::MoveBy { duration: Some(Duration::from_millis(120)), x: 50, y: -30 })
+        .then(PointerAction::Up { button: MOUSE_BUTTON_LEFT });
+    c.perform_actions(stroke).await
+}
+
+/// How many pixels darker than mid-grey each image embedded in `pdf` has (extracted as PNM by
+/// poppler's `pdfimages`); `None` without poppler-utils (outside CI only).
+pub fn dark_pixels_per_image(pdf: &[u8]) -> Option<Vec<usize>> {
+    use std::process::Command;
+    if Command::new("pdfimages").arg("-v").output().is_err() {
+        assert!(std::env::var_os("CI").is_none(), "pdfimages is missing in CI: apt-get install poppler-utils");
+        eprintln!("\n*** SKIPPED the signature image check: pdfimages missing (apt-get install poppler-utils) ***\n");
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("document.pdf");
+    std::fs::write(&file, pdf).unwrap();
+    assert!(Command::new("pdfimages").arg(&file).arg(dir.path().join("img")).status().unwrap().success());
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir.path()).unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !(name.ends_with(".ppm") || name.ends_with(".pgm")) {
+            continue;
+        }
+        let bytes = std::fs::read(entry.path()).unwrap();
+        // "P6\n<w> <h>\n<max>\n" then the samples (3 per pixel for P6, 1 for P5).
+        let (mut fields, mut at) = (0, 0);
+        while fields < 4 {
+            while bytes[at].is_ascii_whitespace() {
+                at += 1;
+            }
+            while !bytes[at].is_ascii_whitespace() {
+                at += 1;
+            }
+            fields += 1;
+        }
+        let per_pixel = if bytes.starts_with(b"P6") { 3 } else { 1 };
+        out.push(bytes[at + 1..].chunks(per_pixel).filter(|p| p.iter().all(|s| *s < 128)).count());
+    }
+    Some(out)
+}
