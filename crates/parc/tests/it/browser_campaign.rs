@@ -120,3 +120,87 @@ async fn browser_reconciles_tablets_on_a_phone() {
     let pdf = parc_store::documents::document_content(&mut conn, doc).await.unwrap().unwrap();
     assert!(pdf.starts_with(b"%PDF"));
 }
+
+/// Every field-operations screen on a 360 px phone: nothing wider than the screen.
+#[tokio::test]
+async fn browser_field_pages_fit_a_phone() {
+    let Some(browser) = Browser::start_sized("browser_field_pages_fit_a_phone", 360, 740).await else {
+        return;
+    };
+    let app = TestApp::sqlite().await;
+    let school = app.entity("École élémentaire Jean Moulin", None).await;
+    let (_, token) = app.user("tech", school, &[(school, Profile::Technician, true)]).await;
+    let store =
+        post(&app, &token, "/stock/stores", json!({ "entity_id": school.0, "name": "Armoire du bureau de direction" }))
+            .await;
+    let item = post(
+        &app,
+        &token,
+        "/stock/items",
+        json!({ "entity_id": school.0, "name": "Toner HP 415A noir pour imprimante couleur", "reference": "W2030A" }),
+    )
+    .await;
+    let movement = json!({ "kind": "receive", "store_id": store["id"], "item_id": item["id"], "quantity": 4, "reason": "Bon de livraison 2026-118" });
+    post(&app, &token, "/stock/movements", movement).await;
+    let laptop = post(
+        &app,
+        &token,
+        "/assets",
+        json!({ "kind": "computer", "entity_id": school.0, "name": "PORTABLE-PRET-01", "serial": "5CD1234XYZ", "status": "in_stock" }),
+    )
+    .await;
+    let laptop = laptop["id"].as_i64().unwrap();
+    let resp = reqwest::Client::new()
+        .put(app.url(&format!("/api/v1/loans/items/{laptop}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "{}", resp.status());
+    let campaign = post(
+        &app,
+        &token,
+        "/campaigns",
+        json!({ "name": "Inventaire", "kind": "count", "entity_id": school.0, "source": { "filter": "kind=computer" } }),
+    )
+    .await;
+    let pages = [
+        "/stock".to_owned(),
+        format!("/stock/stores/{}", store["id"]),
+        "/stock/import".to_owned(),
+        "/loans".to_owned(),
+        format!("/loans/items/{laptop}"),
+        "/loans/checkout".to_owned(),
+        "/checklists".to_owned(),
+        "/handover".to_owned(),
+        "/handover/new".to_owned(),
+        "/contacts".to_owned(),
+        "/campaigns".to_owned(),
+        format!("/campaigns/{}", campaign["id"]),
+        format!("/campaigns/{}/close", campaign["id"]),
+    ];
+    let c = &browser.c;
+    let result = async {
+        browser.sign_in(&app.url(""), "tech", PASSWORD).await?;
+        let mut wide = Vec::new();
+        for page in &pages {
+            c.goto(&app.url(page)).await?;
+            wait_path(c, |p| p == page.as_str()).await;
+            let title = c.find(Locator::Css("main h1")).await?.text().await?;
+            assert!(!title.starts_with("Erreur"), "{page} answered an error page: {title}");
+            let widths = c.execute("return [document.documentElement.scrollWidth, window.innerWidth];", vec![]).await?;
+            let (scroll, inner) = (widths[0].as_i64().unwrap(), widths[1].as_i64().unwrap());
+            if scroll > inner {
+                let name = page.trim_start_matches('/').replace('/', "-");
+                let _ =
+                    std::fs::write(std::env::temp_dir().join(format!("parc-wide-{name}.png")), c.screenshot().await?);
+                wide.push(format!("{page}: {scroll} > {inner}"));
+            }
+        }
+        assert!(wide.is_empty(), "pages wider than a 360 px phone: {wide:?}");
+        Ok::<(), fantoccini::error::CmdError>(())
+    }
+    .await;
+    browser.close().await;
+    result.expect("field pages on a phone");
+}
