@@ -25,46 +25,19 @@ use parc_store::{assets, audit, Actor};
 use parc_web::jobs::run_once;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use std::io::Write as _;
-use std::process::{Command, Stdio};
 
 #[allow(dead_code)] // the shared helpers this suite does not need
 mod common;
+#[allow(dead_code)] // the helpers this suite does not need
+mod pdf_tools;
 #[allow(dead_code)] // the helpers this suite does not need
 mod planning_world;
 #[allow(dead_code)] // the helpers this suite does not need
 mod smtp_sink;
 use common::{api, api_request, page_get, send};
+use pdf_tools::{available, run, signature_png};
 use planning_world::{world, World};
 use smtp_sink::{configure, free_port, Sink};
-
-fn available(what: &str, program: &str, args: &[&str]) -> bool {
-    let ok = Command::new(program)
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        assert!(std::env::var_os("CI").is_none(), "{what} is missing in CI");
-        eprintln!("\n*** SKIPPED: {what} is missing (apt-get install poppler-utils; pip install aiosmtpd) ***\n");
-    }
-    ok
-}
-
-fn run(program: &str, args: &[&str], stdin: Option<&[u8]>) -> Vec<u8> {
-    let mut child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
-    child.stdin.take().unwrap().write_all(stdin.unwrap_or_default()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{program} {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    out.stdout
-}
 
 /// The text of a PDF by `pdftotext -layout`, runs of spaces squeezed.
 fn pdf_text(pdf: &[u8]) -> String {
@@ -78,27 +51,6 @@ fn pdf_image_count(pdf: &[u8]) -> usize {
     std::fs::write(&path, pdf).unwrap();
     let list = String::from_utf8(run("pdfimages", &["-list", path.to_str().unwrap()], None)).unwrap();
     list.lines().skip_while(|l| !l.starts_with("---")).skip(1).filter(|l| !l.trim().is_empty()).count()
-}
-
-/// A 200 x 80 transparent PNG with a stroke, base64 (Python's zlib and struct).
-fn signature_png() -> String {
-    const SCRIPT: &str = r#"
-import base64, struct, zlib
-w, h = 200, 80
-rows = b""
-for y in range(h):
-    row = bytearray(b"\x00" + b"\x00\x00\x00\x00" * w)
-    for x in range(w):
-        if abs(y - x * h // w) < 3:
-            row[1 + 4 * x:5 + 4 * x] = b"\x10\x20\x60\xff"
-    rows += bytes(row)
-def chunk(t, d):
-    return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
-png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 6, 0, 0, 0)) \
-    + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
-print(base64.b64encode(png).decode())
-"#;
-    String::from_utf8(run("python3", &["-c", SCRIPT], None)).unwrap().trim().to_owned()
 }
 
 /// The PDF attached to a raw e-mail, with its file name.
