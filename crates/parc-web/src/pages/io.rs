@@ -682,20 +682,20 @@ async fn check(ctx: &Ctx, c: &mut Conn, table: &Table, default: Option<EntityId>
     Ok(out)
 }
 
-/// The parsed table as the preview page carries it to the commit form.
+/// The parsed table as a preview page carries it to its commit form (asset and stock imports).
 #[derive(Serialize, Deserialize)]
-struct Carried {
+pub(crate) struct Carried {
     headers: Vec<String>,
     rows: Vec<(usize, Vec<String>)>,
 }
 
 impl Carried {
-    fn of(table: &Table) -> Carried {
+    pub(crate) fn of(table: &Table) -> Carried {
         Carried { headers: table.headers.clone(), rows: table.rows.iter().map(|r| (r.line, r.cells.clone())).collect() }
     }
 
     /// Back to a table with the shape a reader produces, or a 400.
-    fn into_table(self) -> AppResult<Table> {
+    pub(crate) fn into_table(self) -> AppResult<Table> {
         let bad = || AppError::BadRequest("the carried table is malformed; upload the file again".into());
         let width = self.headers.len();
         if width == 0 || self.rows.is_empty() || self.rows.len() > Limits::default().max_rows {

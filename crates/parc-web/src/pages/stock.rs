@@ -961,34 +961,6 @@ pub async fn read_table(bytes: Bytes) -> AppResult<Result<Table, parc_docs::DocE
     .await
 }
 
-/// The table as the import steps carry it.
-#[derive(Serialize, Deserialize)]
-struct Carried {
-    headers: Vec<String>,
-    rows: Vec<(usize, Vec<String>)>,
-}
-
-impl Carried {
-    fn of(t: &Table) -> Carried {
-        Carried { headers: t.headers.clone(), rows: t.rows.iter().map(|r| (r.line, r.cells.clone())).collect() }
-    }
-
-    fn into_table(self) -> AppResult<Table> {
-        let bad = || AppError::BadRequest("the carried table is malformed; upload the file again".into());
-        let width = self.headers.len();
-        if width == 0 || self.rows.is_empty() || self.rows.len() > Limits::default().max_rows {
-            return Err(bad());
-        }
-        let rows = self
-            .rows
-            .into_iter()
-            .map(|(line, cells)| (cells.len() == width).then_some(Row { line, cells }))
-            .collect::<Option<Vec<Row>>>()
-            .ok_or_else(bad)?;
-        Ok(Table { headers: self.headers, rows })
-    }
-}
-
 struct FieldView {
     name: &'static str,
     label: String,
@@ -1114,7 +1086,7 @@ async fn import_view(ctx: &Ctx, s: ImportState) -> AppResult<Response> {
     let page = Page::new(ctx, "stock.import_title").await.with_form_errors(&s.errors);
     let (i, l) = (&ctx.state.i18n, ctx.lang);
     let (headers, data) = match &s.table {
-        Some(t) => (t.headers.clone(), serde_json::to_string(&Carried::of(t)).unwrap_or_default()),
+        Some(t) => (t.headers.clone(), serde_json::to_string(&super::io::Carried::of(t)).unwrap_or_default()),
         None => (Vec::new(), String::new()),
     };
     let fields = IMPORT_FIELDS
@@ -1206,7 +1178,7 @@ async fn import_post(ctx: Ctx, mp: Result<Multipart, MultipartRejection>) -> App
                 return import_view(&ctx, s).await;
             }
         },
-        (None, Some(data)) if data.len() <= super::io::MAX_CARRY => serde_json::from_str::<Carried>(&data)
+        (None, Some(data)) if data.len() <= super::io::MAX_CARRY => serde_json::from_str::<super::io::Carried>(&data)
             .map_err(|_| AppError::BadRequest("the carried table is malformed; upload the file again".into()))?
             .into_table()?,
         (None, Some(_)) => return Err(AppError::TooLarge),
