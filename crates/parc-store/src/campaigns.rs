@@ -416,9 +416,7 @@ pub async fn scan(
     tree: &[EntityId],
     code: &ScanCode,
 ) -> Result<ScanResult> {
-    if campaign.status != CampaignStatus::Open {
-        return Err(StoreError::Conflict("the campaign is closed".into()));
-    }
+    ensure_open(campaign)?;
     let at = now();
     let user = actor.user_id.map(|u| u.0);
     let known: Option<(i64,)> = sqlx::query_as("SELECT item_id FROM campaign_keys WHERE campaign_id = $1 AND key = $2")
@@ -521,7 +519,8 @@ pub async fn scan(
     Ok(ScanResult { scan, item, tally })
 }
 
-fn open(campaign: &Campaign) -> Result<()> {
+/// Refuses (409) to change a closed campaign.
+pub fn ensure_open(campaign: &Campaign) -> Result<()> {
     if campaign.status != CampaignStatus::Open {
         return Err(StoreError::Conflict("the campaign is closed".into()));
     }
@@ -536,7 +535,7 @@ pub async fn set_step(
     item: &Item,
     done: bool,
 ) -> Result<Item> {
-    open(campaign)?;
+    ensure_open(campaign)?;
     let Some(step) = campaign.kind.step() else {
         let mut e = ValidationErrors::default();
         e.add("step", "no_step", "this kind of campaign has no per-item step");
@@ -581,7 +580,7 @@ pub async fn set_replacement(
     new_asset: Option<&assets::Asset>,
     tree: &[EntityId],
 ) -> Result<Item> {
-    open(campaign)?;
+    ensure_open(campaign)?;
     let mut e = ValidationErrors::default();
     if !campaign.kind.pairs() {
         e.add("replacement", "no_pairs", "only a PC replacement campaign pairs machines");
@@ -619,6 +618,18 @@ pub async fn set_replacement(
     self::item(c, campaign.id, item.id).await?.ok_or(StoreError::NotFound)
 }
 
+/// Checks the name of who signs a campaign's report (required, at most 200 characters).
+pub fn check_signer(name: &str) -> ValidationErrors {
+    let mut e = ValidationErrors::default();
+    let signer = name.trim();
+    if signer.is_empty() {
+        e.add("signer_name", "required", "the signer's name is required");
+    } else if signer.chars().count() > 200 {
+        e.add("signer_name", "too_long", "at most 200 characters");
+    }
+    e
+}
+
 /// How a campaign is closed.
 #[derive(Debug, Clone)]
 pub struct Closing {
@@ -644,15 +655,9 @@ pub async fn close(
     campaign: &Campaign,
     closing: &Closing,
 ) -> Result<usize> {
-    open(campaign)?;
-    let mut e = ValidationErrors::default();
+    ensure_open(campaign)?;
+    check_signer(&closing.signer_name).into_result()?;
     let signer = closing.signer_name.trim();
-    if signer.is_empty() {
-        e.add("signer_name", "required", "the signer's name is required");
-    } else if signer.chars().count() > 200 {
-        e.add("signer_name", "too_long", "at most 200 characters");
-    }
-    e.into_result()?;
     let items = items(c, campaign.id).await?;
     let mut changed = 0;
     for it in items.iter().filter(|i| i.expected && i.found_at.is_some()) {

@@ -237,13 +237,9 @@ pub struct Closing<'a> {
 /// language from the campaign as it stands, then lets the store set the statuses, store the
 /// report and freeze the campaign.
 pub async fn close(ctx: &Ctx, tx: &mut Tx, campaign: &Campaign, closing: &Closing<'_>) -> AppResult<usize> {
-    let mut errors = ValidationErrors::default();
+    // The signer is checked with the signature, before the report is rendered.
+    let mut errors = campaigns::check_signer(closing.signer_name);
     let signer = closing.signer_name.trim();
-    if signer.is_empty() {
-        errors.add("signer_name", "required", "the signer's name is required");
-    } else if signer.chars().count() > 200 {
-        errors.add("signer_name", "too_long", "at most 200 characters");
-    }
     let png = match crate::intervention::decode_signature(closing.signature) {
         Ok(png) => match parc_docs::intervention::check_signature_png(&png) {
             Ok(_) => Some(png),
@@ -258,9 +254,7 @@ pub async fn close(ctx: &Ctx, tx: &mut Tx, campaign: &Campaign, closing: &Closin
         }
     };
     let (Some(png), true) = (png, errors.is_empty()) else { return Err(AppError::Validation(errors)) };
-    if campaign.status != parc_core::campaigns::CampaignStatus::Open {
-        return Err(AppError::Conflict("the campaign is already closed".into()));
-    }
+    campaigns::ensure_open(campaign)?;
     let items = campaigns::items(tx, campaign.id).await?;
     let scans = campaigns::scans_after(tx, campaign.id, 0, i64::MAX).await?;
     let settings = ctx.state.settings().await;
